@@ -1,0 +1,30 @@
+"""Composite Explorer's engine: Earth Engine-style image-collection composites on xarray/dask.
+
+The public API:
+
+* :func:`load` and :func:`load_lst`: collections from the offline demo scene, real STAC catalogs
+  or local files, all in one contract (:mod:`compositing.contract`).
+* :func:`composite` and :data:`METHODS`: the ten ImageCollection reducers on a collection.
+* :class:`ImageCollection`, :class:`Image` and :class:`Geometry`: an Earth Engine-style facade.
+* :func:`check_collection`: the collection contract, checked with errors that say what to fix.
+"""
+
+import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is readable as .rio.crs)
+
+from .contract import check_collection, check_image
+from .facade import Geometry, Image, ImageCollection
+from .reducers import METHODS, composite
+from .sources import load, load_lst
+
+__all__ = [
+    "METHODS",
+    "Geometry",
+    "Image",
+    "ImageCollection",
+    "check_collection",
+    "check_image",
+    "composite",
+    "load",
+    "load_lst",
+]
+__version__ = "0.1.0"

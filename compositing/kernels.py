@@ -1,0 +1,302 @@
+"""Numba kernels for the per-pixel reductions over time.
+
+Every kernel works on a C-contiguous block shaped ``(time, band, pixel)`` (a ``(time, band, y, x)``
+block reshaped without copying) and treats NaN as "masked". They release the GIL (``nogil``) so
+that dask's threaded scheduler runs blocks in parallel; they are single-threaded themselves
+because dask already spreads blocks over the cores.
+
+The *partial* kernels (sum/count, product, min, max, mosaic, quality selection) produce a state
+that can be combined across time blocks, so collections split in time never need all of their
+images in memory at once. The *exact* kernels (median, mode) need the whole time series of a
+pixel and run on blocks that hold the full time axis.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True)
+
+#: Pixels per tile in the partial kernels: their accumulators stay in cache while time streams by.
+TILE = 2048
+#: Up to this many valid values, the median is found by counting ranks (branch-free, fast for
+#: short series); beyond it, by Wirth's selection (linear time).
+RANK_MEDIAN_MAX = 32
+
+
+@_jit
+def sum_count(block):
+    """Per (band, pixel): float64 sum of the valid values and their count, ``(2, band, pixel)``."""
+    n_time, n_band, n_pix = block.shape
+    out = np.zeros((2, n_band, n_pix), dtype=np.float64)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        for t in range(n_time):
+            for b in range(n_band):
+                for p in range(p0, p1):
+                    v = block[t, b, p]
+                    if v == v:
+                        out[0, b, p] += v
+                        out[1, b, p] += 1.0
+    return out
+
+
+@_jit
+def product_count(block):
+    """Per (band, pixel): float64 product of valid values and their count, ``(2, band, pixel)``."""
+    n_time, n_band, n_pix = block.shape
+    out = np.empty((2, n_band, n_pix), dtype=np.float64)
+    out[0] = 1.0
+    out[1] = 0.0
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        for t in range(n_time):
+            for b in range(n_band):
+                for p in range(p0, p1):
+                    v = block[t, b, p]
+                    if v == v:
+                        out[0, b, p] *= v
+                        out[1, b, p] += 1.0
+    return out
+
+
+@_jit
+def count(block):
+    """Per (band, pixel): the number of valid values, as float64 ``(band, pixel)``."""
+    n_time, n_band, n_pix = block.shape
+    out = np.zeros((n_band, n_pix), dtype=np.float64)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        for t in range(n_time):
+            for b in range(n_band):
+                for p in range(p0, p1):
+                    v = block[t, b, p]
+                    if v == v:
+                        out[b, p] += 1.0
+    return out
+
+
+@_jit
+def nanmin(block):
+    """Per (band, pixel): the smallest valid value, NaN where none; ties keep the earliest."""
+    n_time, n_band, n_pix = block.shape
+    out = np.full((n_band, n_pix), np.nan, dtype=block.dtype)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        for t in range(n_time):
+            for b in range(n_band):
+                for p in range(p0, p1):
+                    v = block[t, b, p]
+                    o = out[b, p]
+                    if v < o or (o != o and v == v):
+                        out[b, p] = v
+    return out
+
+
+@_jit
+def nanmax(block):
+    """Per (band, pixel): the largest valid value, NaN where none; ties keep the earliest."""
+    n_time, n_band, n_pix = block.shape
+    out = np.full((n_band, n_pix), np.nan, dtype=block.dtype)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        for t in range(n_time):
+            for b in range(n_band):
+                for p in range(p0, p1):
+                    v = block[t, b, p]
+                    o = out[b, p]
+                    if v > o or (o != o and v == v):
+                        out[b, p] = v
+    return out
+
+
+@_jit
+def last_valid(block):
+    """Per (band, pixel): the last valid value in time order (Earth Engine's ``mosaic``)."""
+    n_time, n_band, n_pix = block.shape
+    out = np.full((n_band, n_pix), np.nan, dtype=block.dtype)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        for t in range(n_time):
+            for b in range(n_band):
+                for p in range(p0, p1):
+                    v = block[t, b, p]
+                    if v == v:
+                        out[b, p] = v
+    return out
+
+
+@_jit
+def best_index(quality):
+    """Per pixel of a ``(time, pixel)`` quality block: the time index of the highest valid quality.
+
+    Ties go to the earliest image; ``-1`` where every quality value is masked.
+    """
+    n_time, n_pix = quality.shape
+    best = np.full(n_pix, -1, dtype=np.int64)
+    best_q = np.empty(n_pix, dtype=quality.dtype)
+    for t in range(n_time):
+        for p in range(n_pix):
+            q = quality[t, p]
+            if q == q and (best[p] < 0 or q > best_q[p]):
+                best[p] = t
+                best_q[p] = q
+    return best
+
+
+@_jit
+def take_time(block, index):
+    """Per (band, pixel): ``block[index[pixel], band, pixel]``, NaN where ``index`` is -1."""
+    n_time, n_band, n_pix = block.shape
+    out = np.empty((n_band, n_pix), dtype=block.dtype)
+    for b in range(n_band):
+        for p in range(n_pix):
+            t = index[p]
+            out[b, p] = block[t, b, p] if t >= 0 else np.nan
+    return out
+
+
+@_jit
+def _gather_valid(block, b, p, buf):
+    n = 0
+    for t in range(block.shape[0]):
+        v = block[t, b, p]
+        if v == v:
+            buf[n] = v
+            n += 1
+    return n
+
+
+@_jit
+def _select(buf, n, k):
+    """Rearrange ``buf[:n]`` so that ``buf[k]`` is its k-th smallest, smaller ones before it,
+    larger ones after (Wirth's selection, average O(n))."""
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        pivot = buf[k]
+        i = lo
+        j = hi
+        while True:
+            while buf[i] < pivot:
+                i += 1
+            while pivot < buf[j]:
+                j -= 1
+            if i <= j:
+                tmp = buf[i]
+                buf[i] = buf[j]
+                buf[j] = tmp
+                i += 1
+                j -= 1
+            if i > j:
+                break
+        if j < k:
+            lo = i
+        if k < i:
+            hi = j
+    return buf[k]
+
+
+@_jit
+def _middle_by_rank(buf, n):
+    """The (lower, upper) middle values of ``buf[:n]``: each value's rank is counted directly
+    (ties ranked by position), O(n^2) but without unpredictable branches."""
+    k = n // 2
+    lower = buf[0]
+    upper = buf[0]
+    for i in range(n):
+        v = buf[i]
+        rank = 0
+        for j in range(n):
+            w = buf[j]
+            rank += (w < v) | ((w == v) & (j < i))
+        if rank == k:
+            upper = v
+        if rank == k - 1:
+            lower = v
+    return lower, upper
+
+
+@_jit
+def _middle_by_selection(buf, n):
+    """The (lower, upper) middle values of ``buf[:n]`` by selection; reorders ``buf``."""
+    k = n // 2
+    upper = _select(buf, n, k)
+    lower = upper
+    if k > 0:
+        lower = buf[0]
+        for i in range(1, k):
+            if buf[i] > lower:
+                lower = buf[i]
+    return lower, upper
+
+
+@_jit
+def median(block):
+    """Per (band, pixel): the exact median of the valid values; an even count gives the mean of
+    the two middle values (as numpy and Earth Engine's median pyramiding do). NaN where none."""
+    n_time, n_band, n_pix = block.shape
+    out = np.empty((n_band, n_pix), dtype=block.dtype)
+    buf = np.empty(n_time, dtype=block.dtype)
+    for b in range(n_band):
+        for p in range(n_pix):
+            n = _gather_valid(block, b, p, buf)
+            if n == 0:
+                out[b, p] = np.nan
+                continue
+            if n <= RANK_MEDIAN_MAX:
+                lower, upper = _middle_by_rank(buf, n)
+            else:
+                lower, upper = _middle_by_selection(buf, n)
+            if n % 2 == 1:
+                out[b, p] = upper
+            else:
+                # The midpoint in float64, rounded once to the output dtype.
+                out[b, p] = (np.float64(lower) + np.float64(upper)) / 2.0
+    return out
+
+
+@_jit
+def _insertion_sort(buf, n):
+    for i in range(1, n):
+        v = buf[i]
+        j = i - 1
+        while j >= 0 and buf[j] > v:
+            buf[j + 1] = buf[j]
+            j -= 1
+        buf[j + 1] = v
+
+
+@_jit
+def mode(block):
+    """Per (band, pixel): the most frequent valid value; ties give the smallest (Earth Engine's
+    rule). NaN where none."""
+    n_time, n_band, n_pix = block.shape
+    out = np.empty((n_band, n_pix), dtype=block.dtype)
+    buf = np.empty(n_time, dtype=block.dtype)
+    for b in range(n_band):
+        for p in range(n_pix):
+            n = _gather_valid(block, b, p, buf)
+            if n == 0:
+                out[b, p] = np.nan
+                continue
+            if n <= 64:
+                _insertion_sort(buf, n)
+                values = buf
+            else:
+                values = np.sort(buf[:n])
+            best = values[0]
+            best_run = 0
+            run = 0
+            for i in range(n):
+                if i > 0 and values[i] == values[i - 1]:
+                    run += 1
+                else:
+                    run = 1
+                # Strictly longer runs only: ascending order makes the smallest tied value win.
+                if run > best_run:
+                    best_run = run
+                    best = values[i]
+            out[b, p] = best
+    return out

@@ -1,0 +1,139 @@
+"""Where collections come from: one entry point, :func:`load` (and :func:`load_lst` for thermal).
+
+Sources:
+
+* ``"demo"`` (the default): a procedural, synthetic Sentinel-2 scene that needs no network
+  (:mod:`compositing.sources.demo`).
+* ``"earth-search"`` and ``"planetary-computer"``: real STAC catalogs, searched with pystac-client
+  and loaded with stackstac (:mod:`compositing.sources.stac`). They need the network.
+* a path, or a list of paths, to local files: Sentinel-2 band files such as
+  ``T10SFG_20230620T183919_B04_10m.jp2``, or an LST GeoTIFF (:mod:`compositing.sources.files`).
+  A local static STAC catalog goes through the catalog source with its asset naming:
+  ``load("earth-search", ..., items="path/to/catalog.json")``.
+
+Every source returns the collection contract of :mod:`compositing.contract` (reflectance x 10000,
+NaN = masked, ``solar_azimuth``/``solar_zenith`` per image as coordinates), so everything
+downstream is source-agnostic. Nothing reaches the internet unless a catalog is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import xarray as xr
+
+from .dates import parse_dates
+from .grid import Grid, grid_for
+
+CATALOG_SOURCES = ("earth-search", "planetary-computer")
+SOURCES = ("demo", *CATALOG_SOURCES)
+PRODUCTS = ("L2A", "L1C")
+
+__all__ = ["CATALOG_SOURCES", "PRODUCTS", "SOURCES", "Grid", "grid_for", "load", "load_lst"]
+
+
+def load(
+    source: str | os.PathLike | Sequence[str | os.PathLike] = "demo",
+    *,
+    point: tuple[float, float] | None = None,
+    dates: tuple[str, str] | None = None,
+    size_m: float = 10_000,
+    bbox: tuple[float, float, float, float] | None = None,
+    resolution: float = 10,
+    crs: str | int | None = None,
+    product: str = "L2A",
+    bands: Sequence[str] | None = None,
+    **options,
+) -> xr.DataArray:
+    """Load a Sentinel-2 collection ``(time, band, y, x)`` from any source.
+
+    Parameters
+    ----------
+    source
+        ``"demo"``, ``"earth-search"``, ``"planetary-computer"``, or local file path(s).
+    point, size_m
+        (lon, lat) of the centre and the side of the square area in metres.
+    bbox
+        (west, south, east, north) in lon/lat, instead of ``point`` and ``size_m``.
+    dates
+        (start, end) as ``YYYY-MM-DD``; the end is exclusive, as in Earth Engine's filterDate.
+        Optional for local files.
+    resolution
+        Pixel size in metres (in the units of ``crs``).
+    crs
+        Output CRS; default the local UTM zone. Use ``"EPSG:3857"`` for web maps.
+    product
+        ``"L2A"`` (surface reflectance with SCL; the demo also has MSK_CLDPRB, which neither
+        real catalog serves) or
+        ``"L1C"`` (top-of-atmosphere, 13 bands with B10).
+    bands
+        Band names to keep (default: all the product has).
+    options
+        Passed to the source, e.g. ``max_cloud_cover=30`` for catalogs.
+    """
+    if product not in PRODUCTS:
+        raise ValueError(f"product must be one of {PRODUCTS}, not {product!r}")
+    if isinstance(source, str) and source in SOURCES:
+        if dates is None:
+            raise ValueError(f"source {source!r} needs dates=('YYYY-MM-DD', 'YYYY-MM-DD')")
+        start, end = parse_dates(dates)
+        grid = grid_for(point=point, size_m=size_m, bbox=bbox, resolution=resolution, crs=crs)
+        if source == "demo":
+            from . import demo
+
+            return demo.load(grid, start, end, product=product, bands=bands, **options)
+        from . import stac
+
+        return stac.load(source, grid, start, end, product=product, bands=bands, **options)
+
+    from . import files
+
+    grid = None
+    if point is not None or bbox is not None:
+        grid = grid_for(point=point, size_m=size_m, bbox=bbox, resolution=resolution, crs=crs)
+    start, end = parse_dates(dates) if dates is not None else (None, None)
+    return files.load(source, grid, start, end, product=product, bands=bands, **options)
+
+
+def load_lst(
+    source: str | os.PathLike = "demo",
+    *,
+    point: tuple[float, float] | None = None,
+    dates: tuple[str, str] | None = None,
+    size_m: float = 10_000,
+    bbox: tuple[float, float, float, float] | None = None,
+    **options,
+) -> xr.DataArray:
+    """Load land surface temperature ``(time, y, x)`` in kelvin on the thermal product's own grid.
+
+    Parameters
+    ----------
+    source
+        ``"demo"`` (a Sentinel-3-like ~1 km LST in EPSG:4326), ``"planetary-computer"``
+        (Sentinel-3 SLSTR LST, or Landsat Collection 2 surface temperature with
+        ``product="landsat"``), ``"earth-search"`` (Landsat), or the path of an LST GeoTIFF.
+    point, size_m, bbox, dates
+        The area and dates, as for :func:`load`. The LST keeps its own grid: the area only says
+        which part of it to return (every LST pixel that touches the area).
+    """
+    if isinstance(source, str) and source in SOURCES:
+        if dates is None:
+            raise ValueError(f"source {source!r} needs dates=('YYYY-MM-DD', 'YYYY-MM-DD')")
+        start, end = parse_dates(dates)
+        area = grid_for(point=point, size_m=size_m, bbox=bbox, resolution=10)
+        if source == "demo":
+            from . import demo
+
+            return demo.load_lst(area, start, end, **options)
+        from . import stac
+
+        return stac.load_lst(source, area, start, end, **options)
+
+    from . import files
+
+    area = None
+    if point is not None or bbox is not None:
+        area = grid_for(point=point, size_m=size_m, bbox=bbox, resolution=10)
+    start, end = parse_dates(dates) if dates is not None else (None, None)
+    return files.load_lst(source, area, start, end, **options)

@@ -1,0 +1,160 @@
+"""Output grids: where a source puts its pixels.
+
+Every source answers a request (a point and a size, or a lon/lat box; a resolution; a CRS) on the
+same :class:`Grid`, so collections from different sources line up pixel for pixel. Grids are
+snapped to multiples of the resolution in their CRS, so a pixel's position, and therefore its
+value, does not depend on the size of the request.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyproj
+from affine import Affine
+
+#: Largest image a request may describe (pixels per band and date). Beyond it the error asks for a
+#: coarser resolution or a smaller area rather than letting a lazy array explode on compute.
+MAX_PIXELS = 40_000 * 40_000
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid: CRS, pixel size, top-left corner and shape."""
+
+    crs: pyproj.CRS
+    resolution: float
+    left: float
+    top: float
+    width: int
+    height: int
+
+    @property
+    def transform(self) -> Affine:
+        return Affine(self.resolution, 0.0, self.left, 0.0, -self.resolution, self.top)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the grid's CRS."""
+        return (
+            self.left,
+            self.top - self.height * self.resolution,
+            self.left + self.width * self.resolution,
+            self.top,
+        )
+
+    @property
+    def x(self) -> np.ndarray:
+        """Pixel-centre x coordinates, west to east."""
+        return self.left + self.resolution * (np.arange(self.width) + 0.5)
+
+    @property
+    def y(self) -> np.ndarray:
+        """Pixel-centre y coordinates, north to south."""
+        return self.top - self.resolution * (np.arange(self.height) + 0.5)
+
+    @property
+    def epsg(self) -> int | None:
+        return self.crs.to_epsg()
+
+    def bounds_lonlat(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) in degrees."""
+        to_lonlat = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        return to_lonlat.transform_bounds(*self.bounds)
+
+
+def utm_crs(lon: float, lat: float) -> pyproj.CRS:
+    """The WGS 84 / UTM zone CRS that contains (lon, lat)."""
+    _check_lonlat(lon, lat)
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def grid_for(
+    *,
+    point: tuple[float, float] | None = None,
+    size_m: float = 10_000,
+    bbox: tuple[float, float, float, float] | None = None,
+    resolution: float = 10,
+    crs: str | int | pyproj.CRS | None = None,
+) -> Grid:
+    """The grid of a request.
+
+    Parameters
+    ----------
+    point
+        (lon, lat) of the centre; the area is a square of ``size_m`` on a side around it.
+    size_m
+        Side of the square in the grid CRS's units (metres for UTM and EPSG:3857).
+    bbox
+        (west, south, east, north) in lon/lat, instead of ``point`` and ``size_m``.
+    resolution
+        Pixel size in the grid CRS's units.
+    crs
+        Output CRS; default the UTM zone of the point (or of the box's centre).
+
+    Raises
+    ------
+    ValueError
+        Neither or both of ``point`` and ``bbox``; coordinates out of range; a non-positive size or
+        resolution; more than :data:`MAX_PIXELS` pixels per image.
+    """
+    if (point is None) == (bbox is None):
+        raise ValueError(
+            "give either point=(lon, lat) with size_m, or bbox=(west, south, east, north)"
+        )
+    if not resolution or resolution <= 0:
+        raise ValueError(f"resolution must be a positive number of metres, not {resolution!r}")
+    if bbox is not None:
+        west, south, east, north = bbox
+        _check_lonlat(west, south)
+        _check_lonlat(east, north)
+        if west >= east or south >= north:
+            raise ValueError(
+                f"bbox {bbox} is empty or inverted: give (west, south, east, north) with west < east "
+                "and south < north, in degrees"
+            )
+        centre = ((west + east) / 2, (south + north) / 2)
+    else:
+        centre = tuple(point)
+        _check_lonlat(*centre)
+        if not size_m or size_m <= 0:
+            raise ValueError(f"size_m must be a positive number of metres, not {size_m!r}")
+
+    target = pyproj.CRS.from_user_input(crs) if crs is not None else utm_crs(*centre)
+    to_target = pyproj.Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    if bbox is not None:
+        left, bottom, right, top = to_target.transform_bounds(*bbox)
+    else:
+        cx, cy = to_target.transform(*centre)
+        half = size_m / 2
+        left, bottom, right, top = cx - half, cy - half, cx + half, cy + half
+    if not all(map(math.isfinite, (left, bottom, right, top))):
+        raise ValueError(f"the area around {centre} cannot be expressed in {target.to_string()}")
+
+    # Snap to a lattice of whole pixels anchored at the CRS origin: a box grows outwards to whole
+    # pixels; a point's square keeps exactly ceil(size_m / resolution) pixels on a side.
+    if bbox is not None:
+        left = math.floor(left / resolution) * resolution
+        top = math.ceil(top / resolution) * resolution
+        width = max(1, math.ceil((right - left) / resolution))
+        height = max(1, math.ceil((top - bottom) / resolution))
+    else:
+        width = height = max(1, math.ceil(size_m / resolution))
+        left = round(left / resolution) * resolution
+        top = round(top / resolution) * resolution
+    if width * height > MAX_PIXELS:
+        raise ValueError(
+            f"the request is {width} x {height} pixels per image, more than this tool will plan "
+            f"({MAX_PIXELS:,} pixels): use a coarser resolution (now {resolution}) or a smaller "
+            "area (size_m or bbox)"
+        )
+    return Grid(target, float(resolution), float(left), float(top), int(width), int(height))
+
+
+def _check_lonlat(lon: float, lat: float) -> None:
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        hint = " (did you swap them? the order is lon, lat)" if -90 <= lon <= 90 else ""
+        raise ValueError(f"({lon}, {lat}) is not a lon/lat point in degrees{hint}")
