@@ -261,13 +261,28 @@ def _render_lazy(
     k = 1 if ground_resolution <= 25 else 3 if ground_resolution <= 80 else 5
     if ground_resolution > 200:
         k = 7
-    return da.map_blocks(
-        _render_block,
-        dtype=np.float32,
-        chunks=chunks,
-        meta=np.empty((0, 0, 0, 0), np.float32),
+    # Scene coordinates are computed once per tile and shared by every date's task (a pyproj
+    # transform of a tile costs about as much as rendering it).
+    coordinates = da.map_blocks(
+        _coordinates_block,
+        dtype=np.float64,
+        chunks=((2,), chunks[2], chunks[3]),
+        meta=np.empty((0, 0, 0), np.float64),
         grid=grid,
         scene_epsg=scene_epsg,
+    )
+    date_index = da.arange(len(times), chunks=1)
+    return da.blockwise(
+        _render_block,
+        "tcyx",
+        coordinates,
+        "kyx",
+        date_index,
+        "t",
+        new_axes={"c": n_channels},
+        concatenate=True,
+        dtype=np.float32,
+        meta=np.empty((0, 0, 0, 0), np.float32),
         params=params,
         mode=mode,
         k=k,
@@ -275,11 +290,15 @@ def _render_lazy(
     )
 
 
-def _render_block(grid, scene_epsg, params, mode, k, step, block_info=None):
-    (t0, _), _, (y0, y1), (x0, x1) = block_info[None]["array-location"]
-    xs, ys = _scene_coordinates(grid, scene_epsg, y0, y1, x0, x1)
-    out = np.empty((scene.N_CHANNELS[mode], y1 - y0, x1 - x0), dtype=np.float32)
-    scene.render(xs, ys, step, k, params[t0], mode, out)
+def _coordinates_block(grid, scene_epsg, block_info=None):
+    (y0, y1), (x0, x1) = block_info[None]["array-location"][1:]
+    return np.stack(_scene_coordinates(grid, scene_epsg, y0, y1, x0, x1))
+
+
+def _render_block(coordinates, date_index, params, mode, k, step):
+    xs, ys = coordinates
+    out = np.empty((scene.N_CHANNELS[mode], *xs.shape), dtype=np.float32)
+    scene.render(xs, ys, step, k, params[int(date_index[0])], mode, out)
     return out[None]
 
 

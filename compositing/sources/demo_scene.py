@@ -161,16 +161,78 @@ def _bump(doy, peak, width):
     return math.exp(-d * d)
 
 
+# --- smooth fields on a lattice -------------------------------------------------------------
+# Fields whose finest detail is a few hundred metres or more are evaluated on a fixed world
+# lattice every LATTICE metres and interpolated bilinearly: the same values as evaluating them
+# everywhere to well under a percent, at a fraction of the cost. The lattice is anchored at the
+# CRS origin, so a pixel's value still does not depend on the request.
+
+LATTICE = 40.0
+F_RELIEF, F_RIVER, F_TOWN, F_CLOUD, F_CIRRUS, F_MOISTURE = range(6)
+N_FIELDS = 6
+
+
 @_jit
-def land_cover(x, y):
-    """(cover class, field id) at a point; fields are 500 m lattice cells, some split in two."""
-    relief = fbm(x, y, 6000.0, 3, 11)
-    river = abs(fbm(x, y, 9000.0, 2, 23) - 0.5)
-    if relief < 0.30 or river < 0.012:
+def _field_values(x, y, params, out):
+    """The smooth fields at one point (out[F_...])."""
+    out[F_RELIEF] = fbm(x, y, 6000.0, 3, 11)
+    out[F_RIVER] = fbm(x, y, 9000.0, 2, 23)
+    out[F_TOWN] = fbm(x, y, 5000.0, 3, 37)
+    out[F_CLOUD] = fbm(x + params[P_CLOUD_OX], y + params[P_CLOUD_OY], 3000.0, 5, 61)
+    out[F_CIRRUS] = 0.0
+    if params[P_CIRRUS] > 0.0:
+        # Streaks: noise stretched 6:1 along a diagonal wind.
+        u = (x + y) * 0.7071 + params[P_CIRRUS_OX]
+        v = (y - x) * 0.7071 + params[P_CIRRUS_OY]
+        out[F_CIRRUS] = fbm(u / 6.0, v, 1500.0, 3, 71)
+    out[F_MOISTURE] = fbm(x, y, 700.0, 2, 83)
+
+
+@_jit
+def field_lattice(x_min, x_max, y_min, y_max, params):
+    """The smooth fields on the lattice nodes covering a box: (fields, rows, cols), and the world
+    index of the first node along x and y."""
+    i0 = np.int64(math.floor(x_min / LATTICE)) - 1
+    j0 = np.int64(math.floor(y_min / LATTICE)) - 1
+    n_i = np.int64(math.floor(x_max / LATTICE)) + 3 - i0
+    n_j = np.int64(math.floor(y_max / LATTICE)) + 3 - j0
+    lattice = np.empty((N_FIELDS, n_j, n_i))
+    values = np.empty(N_FIELDS)
+    for j in range(n_j):
+        for i in range(n_i):
+            _field_values((i0 + i) * LATTICE, (j0 + j) * LATTICE, params, values)
+            lattice[:, j, i] = values
+    return lattice, i0, j0
+
+
+@_jit
+def interpolate(lattice, i0, j0, field, x, y):
+    """Bilinear interpolation of one lattice field at a point."""
+    u = x / LATTICE
+    v = y / LATTICE
+    iu = math.floor(u)
+    jv = math.floor(v)
+    fu = u - iu
+    fv = v - jv
+    i = np.int64(iu) - i0
+    j = np.int64(jv) - j0
+    top = lattice[field, j, i] + (lattice[field, j, i + 1] - lattice[field, j, i]) * fu
+    bottom = lattice[field, j + 1, i] + (lattice[field, j + 1, i + 1] - lattice[field, j + 1, i]) * fu
+    return top + (bottom - top) * fv
+
+
+# --- the ground -------------------------------------------------------------------------------
+
+
+@_jit
+def land_cover(x, y, relief, river, town):
+    """(cover class, field id) at a point, given the smooth fields there; fields are 500 m
+    lattice cells, some split in two."""
+    if relief < 0.30 or abs(river - 0.5) < 0.012:
         return WATER, -1
     if relief > 0.68:
         return FOREST, -1
-    if fbm(x, y, 5000.0, 3, 37) > 0.69:
+    if town > 0.69:
         return TOWN, -1
     ci = np.int64(math.floor(x / FIELD_CELL))
     cj = np.int64(math.floor(y / FIELD_CELL))
@@ -181,7 +243,7 @@ def land_cover(x, y):
         # A centre pivot: a circle of irrigated crop, grass in the corners.
         dx = fx - 0.5
         dy = fy - 0.5
-        if dx * dx + dy * dy < 0.2 + 0.0 * fx:
+        if dx * dx + dy * dy < 0.2:
             return CROP, field
         return GRASS, field + 1
     split = 0.3 + 0.4 * hash01(ci, cj, 7)
@@ -216,11 +278,11 @@ def vegetation_fraction(cover, field, doy):
 
 
 @_jit
-def surface(x, y, doy, out):
+def surface(x, y, doy, relief, river, town, out):
     """Write the clear-sky surface reflectance (13 bands) at a point into ``out``.
 
     Returns (cover, vegetation fraction)."""
-    cover, field = land_cover(x, y)
+    cover, field = land_cover(x, y, relief, river, town)
     grain = hash01(np.int64(math.floor(x / 10.0)), np.int64(math.floor(y / 10.0)), 29) - 0.5
     if cover == WATER:
         depth = fbm(x, y, 800.0, 2, 31)
@@ -247,31 +309,26 @@ def surface(x, y, doy, out):
 
 
 @_jit
-def cloud_opacity(x, y, params):
-    """Opacity (0-1) of the cumulus layer at a point on a date."""
-    n = fbm(x + params[P_CLOUD_OX], y + params[P_CLOUD_OY], 3000.0, 5, 61)
-    excess = n - params[P_CLOUD_THR]
+def cloud_opacity(noise, params):
+    """Opacity (0-1) of the cumulus layer where its noise field is ``noise``."""
+    excess = noise - params[P_CLOUD_THR]
     if excess <= 0.0:
         return 0.0
     return 1.0 - math.exp(-CLOUD_SHARPNESS * excess * 10.0)
 
 
 @_jit
-def cirrus_opacity(x, y, params):
-    """Opacity of the thin, streaky cirrus layer (0 on dates without cirrus)."""
+def cirrus_opacity(n, params):
+    """Opacity of the thin, streaky cirrus layer where its noise is ``n`` (0 without cirrus)."""
     amount = params[P_CIRRUS]
     if amount <= 0.0:
         return 0.0
-    # Streaks: noise stretched 6:1 along a diagonal wind.
-    u = (x + y) * 0.7071 + params[P_CIRRUS_OX]
-    v = (y - x) * 0.7071 + params[P_CIRRUS_OY]
-    n = fbm(u / 6.0, v, 1500.0, 3, 71)
     # Sharp-ish edges: the truth (opacity > 0.05) and what a detector sees stay close.
     return amount * min(1.0, max(0.0, (n - 0.56) * 25.0))
 
 
 @_jit
-def land_surface_temperature(x, y, cover, ndvi, params):
+def land_surface_temperature(x, y, cover, ndvi, moisture, params):
     """10 m land surface temperature (K): cooler where greener, water cool, towns warm."""
     t = params[P_T_BASE] - 26.0 * ndvi
     if cover == WATER:
@@ -283,7 +340,7 @@ def land_surface_temperature(x, y, cover, ndvi, params):
     # Moisture and exposure vary smoothly: about +-1.5 K at a few hundred metres.
     return (
         t
-        + 3.0 * (fbm(x, y, 700.0, 2, 83) - 0.5)
+        + 3.0 * (moisture - 0.5)
         + 0.6 * (hash01(np.int64(math.floor(x / 30.0)), np.int64(math.floor(y / 30.0)), 89) - 0.5)
     )
 
@@ -317,6 +374,18 @@ def render(xs, ys, step, k, params, mode, out):
     """
     n_y, n_x = xs.shape
     doy = params[P_DOY]
+    # One lattice covers every sample and every sample's shadow-casting point.
+    reach = (k // 2) * step
+    dx = params[P_SHADOW_DX]
+    dy = params[P_SHADOW_DY]
+    x_min = xs.min() - reach
+    x_max = xs.max() + reach
+    y_min = ys.min() - reach
+    y_max = ys.max() + reach
+    lattice, i0, j0 = field_lattice(
+        min(x_min, x_min + dx), max(x_max, x_max + dx), min(y_min, y_min + dy),
+        max(y_max, y_max + dy), params,
+    )
     ground = np.empty(13)
     toa = np.empty(13)
     acc = np.empty(out.shape[0])
@@ -330,12 +399,20 @@ def render(xs, ys, step, k, params, mode, out):
                     x = xs[r, c] + (sj - centre) * step
                     y = ys[r, c] - (si - centre) * step
                     is_centre = si == centre and sj == centre
-                    cover, _ = surface(x, y, doy, ground)
+                    cover, _ = surface(
+                        x, y, doy,
+                        interpolate(lattice, i0, j0, F_RELIEF, x, y),
+                        interpolate(lattice, i0, j0, F_RIVER, x, y),
+                        interpolate(lattice, i0, j0, F_TOWN, x, y),
+                        ground,
+                    )
                     ndvi = (ground[7] - ground[3]) / (ground[7] + ground[3])
                     # Shadow: is the sun blocked by a cloud up-sun at the cloud's height?
-                    shadow = cloud_opacity(x + params[P_SHADOW_DX], y + params[P_SHADOW_DY], params)
-                    cloud = cloud_opacity(x, y, params)
-                    cirrus = cirrus_opacity(x, y, params)
+                    shadow = cloud_opacity(
+                        interpolate(lattice, i0, j0, F_CLOUD, x + dx, y + dy), params
+                    )
+                    cloud = cloud_opacity(interpolate(lattice, i0, j0, F_CLOUD, x, y), params)
+                    cirrus = cirrus_opacity(interpolate(lattice, i0, j0, F_CIRRUS, x, y), params)
                     if mode == MODE_TRUTH:
                         for b in range(12):
                             acc[b] += ground[b if b < 10 else b + 1]
@@ -343,7 +420,8 @@ def render(xs, ys, step, k, params, mode, out):
                             acc[12] = 1.0 if (cloud > 0.1 or cirrus > 0.05) else 0.0
                             acc[13] = 1.0 if (shadow > 0.15 and acc[12] == 0.0) else 0.0
                             acc[15] = cover
-                        acc[14] += land_surface_temperature(x, y, cover, ndvi, params)
+                        moisture = interpolate(lattice, i0, j0, F_MOISTURE, x, y)
+                        acc[14] += land_surface_temperature(x, y, cover, ndvi, moisture, params)
                         continue
                     for b in range(13):
                         shaded = ground[b] * (1.0 - SHADOW_DEPTH[b] * shadow)
