@@ -187,7 +187,8 @@ def to_markdown(report: dict) -> str:
             )
         lines += [
             "",
-            "| Composite | From a cloud or shadow | RMSE vs clear-sky median | Pixels with a value |",
+            "| Composite | From a cloud or shadow | RMSE vs clear-sky median "
+            "| Pixels with a value |",
             "|---|---|---|---|",
         ]
         for method, c in scene["composites"].items():

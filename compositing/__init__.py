@@ -5,6 +5,8 @@ The public API:
 * :func:`load` and :func:`load_lst`: collections from the offline demo scene, real STAC catalogs
   or local files, all in one contract (:mod:`compositing.contract`).
 * :func:`composite` and :data:`METHODS`: the ten ImageCollection reducers on a collection.
+* :mod:`compositing.clouds`: s2cloudless probabilities, cloud and shadow masks.
+* :func:`sharpen` and :func:`sharpen_files`: land surface temperature from 1 km to 10 m (TsHARP).
 * :class:`ImageCollection`, :class:`Image` and :class:`Geometry`: an Earth Engine-style facade.
 * :func:`check_collection`: the collection contract, checked with errors that say what to fix.
 """
@@ -15,10 +17,12 @@ from .contract import check_collection, check_image
 from .facade import Geometry, Image, ImageCollection
 from .reducers import METHODS, composite
 from .sources import load, load_lst
+from .thermal import SharpenResult, sharpen, sharpen_files
 
 __all__ = [
     "METHODS",
     "Geometry",
+    "SharpenResult",
     "Image",
     "ImageCollection",
     "check_collection",
@@ -26,5 +30,7 @@ __all__ = [
     "composite",
     "load",
     "load_lst",
+    "sharpen",
+    "sharpen_files",
 ]
 __version__ = "0.1.0"

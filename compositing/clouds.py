@@ -87,7 +87,9 @@ def cloud_probability(collection: xr.DataArray, *, resolution: float | None = No
             "(mask_clouds(collection, 'cldprb'))"
         )
     if missing:
-        raise ValueError(f"cloud_probability needs the bands {missing}; the collection has {present}")
+        raise ValueError(
+            f"cloud_probability needs the bands {missing}; the collection has {present}"
+        )
     bands = collection.sel(band=list(S2CLOUDLESS_BANDS))
     own = _resolution(collection)
     factor = 1
@@ -139,7 +141,8 @@ def _probability_block(bands: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _detector():
-    # The model file ships in the s2cloudless wheel; loading it once per process saves ~50 ms a call.
+    # The model file ships in the s2cloudless wheel; loading it once per process saves ~50 ms
+    # a call.
     from s2cloudless import S2PixelCloudDetector
 
     return S2PixelCloudDetector(all_bands=False)
@@ -299,7 +302,9 @@ def mask_clouds(collection: xr.DataArray, method: str, **params) -> xr.DataArray
         return collection
     makers = {"cldprb": mask_from_cldprb, "scl": mask_from_scl, "s2cloudless": mask_s2cloudless}
     if method not in makers:
-        raise ValueError(f"unknown mask method {method!r}; valid methods: {', '.join(MASK_METHODS)}")
+        raise ValueError(
+            f"unknown mask method {method!r}; valid methods: {', '.join(MASK_METHODS)}"
+        )
     mask = makers[method](collection, **params)
     masked = collection.where(~mask)
     masked.attrs = {**collection.attrs, "cloud_mask": method}
@@ -338,8 +343,13 @@ def _matching_probability(collection, probability, l1c, resolution) -> xr.DataAr
             "for the same dates (and grid) as the collection"
         )
     source = source.sel(time=collection["time"])
-    if source.sizes["y"] != collection.sizes["y"] or source.sizes["x"] != collection.sizes["x"] or (
-        not np.allclose(source["x"], collection["x"]) or not np.allclose(source["y"], collection["y"])
+    if (
+        source.sizes["y"] != collection.sizes["y"]
+        or source.sizes["x"] != collection.sizes["x"]
+        or (
+            not np.allclose(source["x"], collection["x"])
+            or not np.allclose(source["y"], collection["y"])
+        )
     ):
         raise ValueError(
             f"{what} is not on the collection's grid: load both with the same point/bbox, size, "
@@ -390,7 +400,9 @@ def _project_one(cloud: np.ndarray, azimuth: float, pixel: float, distance: floa
     factor = max(1, round(PROJECTION_RESOLUTION / pixel))
     height, width = cloud.shape
     # Coarsen to ~100 m: a coarse cell is cloudy if any of its pixels is.
-    padded = np.zeros((math.ceil(height / factor) * factor, math.ceil(width / factor) * factor), bool)
+    padded = np.zeros(
+        (math.ceil(height / factor) * factor, math.ceil(width / factor) * factor), bool
+    )
     padded[:height, :width] = cloud
     coarse = padded.reshape(padded.shape[0] // factor, factor, -1, factor).any(axis=(1, 3))
     step = pixel * factor

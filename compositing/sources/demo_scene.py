@@ -217,7 +217,9 @@ def interpolate(lattice, i0, j0, field, x, y):
     i = np.int64(iu) - i0
     j = np.int64(jv) - j0
     top = lattice[field, j, i] + (lattice[field, j, i + 1] - lattice[field, j, i]) * fu
-    bottom = lattice[field, j + 1, i] + (lattice[field, j + 1, i + 1] - lattice[field, j + 1, i]) * fu
+    bottom = (
+        lattice[field, j + 1, i] + (lattice[field, j + 1, i + 1] - lattice[field, j + 1, i]) * fu
+    )
     return top + (bottom - top) * fv
 
 
@@ -264,7 +266,7 @@ def vegetation_fraction(cover, field, doy):
         return 0.83 + 0.12 * _bump(doy, 190.0, 90.0)
     if cover == GRASS:
         return 0.35 + 0.3 * _bump(doy, 150.0, 60.0)
-    if cover == BARE or cover == TOWN or cover == WATER:
+    if cover in (BARE, TOWN, WATER):
         return 0.05
     crop = hash01(field, 1, 17)
     shift = 20.0 * (hash01(field, 2, 19) - 0.5)
@@ -383,8 +385,11 @@ def render(xs, ys, step, k, params, mode, out):
     y_min = ys.min() - reach
     y_max = ys.max() + reach
     lattice, i0, j0 = field_lattice(
-        min(x_min, x_min + dx), max(x_max, x_max + dx), min(y_min, y_min + dy),
-        max(y_max, y_max + dy), params,
+        min(x_min, x_min + dx),
+        max(x_max, x_max + dx),
+        min(y_min, y_min + dy),
+        max(y_max, y_max + dy),
+        params,
     )
     ground = np.empty(13)
     toa = np.empty(13)
@@ -400,7 +405,9 @@ def render(xs, ys, step, k, params, mode, out):
                     y = ys[r, c] - (si - centre) * step
                     is_centre = si == centre and sj == centre
                     cover, _ = surface(
-                        x, y, doy,
+                        x,
+                        y,
+                        doy,
                         interpolate(lattice, i0, j0, F_RELIEF, x, y),
                         interpolate(lattice, i0, j0, F_RIVER, x, y),
                         interpolate(lattice, i0, j0, F_TOWN, x, y),

@@ -113,8 +113,8 @@ def grid_for(
         _check_lonlat(east, north)
         if west >= east or south >= north:
             raise ValueError(
-                f"bbox {bbox} is empty or inverted: give (west, south, east, north) with west < east "
-                "and south < north, in degrees"
+                f"bbox {bbox} is empty or inverted: give (west, south, east, north) with "
+                "west < east and south < north, in degrees"
             )
         centre = ((west + east) / 2, (south + north) / 2)
     else:
