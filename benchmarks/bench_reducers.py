@@ -2,14 +2,14 @@
 
 Run from the repository root::
 
-    python -m benchmarks.bench_reducers            # full run (tens of minutes), benchmarks/results/
+    python -m benchmarks.bench_reducers            # full run, ~10 min: benchmarks/results/
     python -m benchmarks.bench_reducers --quick    # tiny sizes, < 30 s, benchmarks/output/
 
 Every figure is a *ratio* between our composite and a peer implementation measured on the same
-array in the same process (or, for the scale rows, in two fresh subprocesses run back to back on
-the same machine), so the rows stay comparable across machines. Times are the median of several
-repeats (``timeit.repeat(number=1)``) after one warm-up call of each variant, which excludes
-numba's and numbagg's JIT compilation. Nothing here is asserted: the results are written to
+array in the same process (or, for the scale rows, in fresh subprocesses run one after the other
+on the same machine), so the rows stay comparable across machines. Times are the median of
+several repeats, ours and the peer's interleaved, after one warm-up call of each variant, which
+excludes numba's and numbagg's JIT compilation. Nothing here is asserted: the results are written to
 ``reducers.md`` (a table) and ``reducers.json`` in the output directory.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import gc
 import json
 import math
 import os
@@ -27,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import timeit
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +35,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from unittest import mock
 
 import dask.array as da
@@ -51,7 +51,6 @@ FULL_OUT = ROOT / "benchmarks" / "results"
 QUICK_OUT = ROOT / "benchmarks" / "output"  # gitignored
 
 Shape = tuple[int, int, int, int]
-T = TypeVar("T")
 
 #: Bands of the reflectance-like collection; NDVI doubles as the quality band.
 BANDS = ("B02", "B03", "B04", "NDVI")
@@ -87,6 +86,9 @@ class Sizes:
     slow_repeats: int
     #: Seconds after which a scale subprocess is killed and reported as timed out.
     scale_timeout: float
+    #: xarray's ``use_numbagg`` for the in-process median. numbagg doesn't cache its JIT
+    #: compilation (~10 s), which would dominate ``--quick``; the full run keeps the default.
+    xarray_numbagg: bool = True
 
 
 FULL = Sizes(
@@ -110,6 +112,7 @@ QUICK = Sizes(
     repeats=3,
     slow_repeats=2,
     scale_timeout=60.0,
+    xarray_numbagg=False,
 )
 
 
@@ -130,6 +133,9 @@ class Row:
     notes: str = ""
     #: True when ``peer`` is a lower bound (the peer timed out).
     peer_lower_bound: bool = False
+    #: The individual timed runs behind the medians (empty for the scale rows).
+    ours_runs: list[float] = field(default_factory=list)
+    peer_runs: list[float] = field(default_factory=list)
     ratio: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -218,12 +224,36 @@ def _split(length: int, chunk: int) -> tuple[int, ...]:
 # --- measurement helpers -----------------------------------------------------------------------
 
 
-def time_call(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
-    """Median wall time of ``fn()`` over ``repeats`` calls, after one untimed warm-up call
-    (which pays for JIT compilation); also returns the warm-up call's result for checks."""
-    first = fn()
-    times = timeit.repeat(fn, number=1, repeat=repeats)
-    return statistics.median(times), first
+@dataclass
+class Timed:
+    """The timing of one variant: the median of ``runs`` (seconds) and its warm-up result."""
+
+    seconds: float
+    runs: list[float]
+    result: Any
+
+
+def time_interleaved(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, Timed]:
+    """Time each call ``repeats`` times, in rounds that call every variant once in turn.
+
+    A slow spell of the machine then hits ours and the peer alike, which keeps the ratio
+    steadier than timing one variant after the other. Each variant is called once first,
+    untimed (JIT compilation, first-touch allocations); that result is kept for the checks.
+    The garbage collector is off while timing, as in :mod:`timeit`."""
+    first = {name: fn() for name, fn in calls.items()}
+    runs: dict[str, list[float]] = {name: [] for name in calls}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            for name, fn in calls.items():
+                start = time.perf_counter()
+                fn()
+                runs[name].append(time.perf_counter() - start)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: Timed(statistics.median(runs[name]), runs[name], first[name]) for name in calls}
 
 
 @contextmanager
@@ -266,21 +296,24 @@ def xarray_median_backend(sample: xr.DataArray) -> str:
 
 
 def bench_median(c: xr.DataArray, sizes: Sizes) -> Row:
-    backend = xarray_median_backend(c.isel(y=slice(0, 8), x=slice(0, 8)))
-    ours_s, ours = time_call(lambda: composite(c, "median").values, sizes.repeats)
-    peer_s, peer = time_call(lambda: c.median("time").values, sizes.repeats)
+    with xr.set_options(use_numbagg=sizes.xarray_numbagg):
+        backend = xarray_median_backend(c.isel(y=slice(0, 8), x=slice(0, 8)))
+        timed = time_interleaved(
+            {
+                "ours": lambda: composite(c, "median").values,
+                "peer": lambda: c.median("time").values,
+            },
+            sizes.repeats,
+        )
+    ours, peer = timed["ours"].result, timed["peer"].result
     same_mask = np.array_equal(np.isnan(ours), np.isnan(peer))
     max_diff = float(np.nanmax(np.abs(ours.astype(np.float64) - peer))) if same_mask else math.nan
     return Row(
         name="median",
         what=f"numpy {_shape(c)} float32, {_masked(c)} masked",
-        unit="s",
-        ours=ours_s,
+        **_timed_fields(timed, goal_ratio=5.0),
         peer_name="xarray `c.median('time')`",
-        peer=peer_s,
         goal="≥ 5× faster",
-        goal_ratio=5.0,
-        met=peer_s / ours_s >= 5.0,
         notes=(
             f"xarray used {backend}; result dtype ours {ours.dtype}, xarray {peer.dtype}; "
             f"same mask: {same_mask}; max |diff| {max_diff:.2g} (float32 rounding of "
@@ -300,19 +333,17 @@ def bench_mode(sizes: Sizes, seed: int) -> Row:
             warnings.simplefilter("ignore")
             return np.asarray(scipy.stats.mode(arr, axis=0, nan_policy="omit").mode)
 
-    ours_s, ours = time_call(lambda: composite(c, "mode").values, sizes.repeats)
-    peer_s, peer = time_call(scipy_mode, sizes.slow_repeats)
+    timed = time_interleaved(
+        {"ours": lambda: composite(c, "mode").values, "peer": scipy_mode}, sizes.slow_repeats
+    )
+    ours, peer = timed["ours"].result, timed["peer"].result
     agree = (ours == peer) | (np.isnan(ours) & np.isnan(peer))
     return Row(
         name="mode",
         what=f"numpy {_shape(c)} SCL-like classes 0–{SCL_CLASSES - 1}, {_masked(c)} masked",
-        unit="s",
-        ours=ours_s,
+        **_timed_fields(timed, goal_ratio=50.0),
         peer_name="`scipy.stats.mode(nan_policy='omit')`",
-        peer=peer_s,
         goal="≥ 50× faster",
-        goal_ratio=50.0,
-        met=peer_s / ours_s >= 50.0,
         notes=(
             f"agreement with scipy (both give the smallest of tied modes): "
             f"{agree.mean():.2%} of {agree.size} pixels"
@@ -325,8 +356,14 @@ def bench_mosaic(c: xr.DataArray, sizes: Sizes) -> Row:
 
     chunk = sizes.chunk
     lazy = c.chunk({"time": 1, "band": 1, "y": chunk, "x": chunk})
-    ours_s, ours = time_call(lambda: composite(lazy, "mosaic").values, sizes.repeats)
-    peer_s, peer = time_call(lambda: stackstac.mosaic(lazy, dim="time").values, sizes.repeats)
+    timed = time_interleaved(
+        {
+            "ours": lambda: composite(lazy, "mosaic").values,
+            "peer": lambda: stackstac.mosaic(lazy, dim="time").values,
+        },
+        sizes.repeats,
+    )
+    ours, peer = timed["ours"].result, timed["peer"].result
     # Earth Engine's mosaic: the last valid image on top.
     arr = c.values
     reference = arr[0].copy()
@@ -336,13 +373,9 @@ def bench_mosaic(c: xr.DataArray, sizes: Sizes) -> Row:
     return Row(
         name="mosaic",
         what=f"dask {_shape(c)}, chunks (1, 1, {chunk}, {chunk}), threaded scheduler",
-        unit="s",
-        ours=ours_s,
+        **_timed_fields(timed, goal_ratio=1.0),
         peer_name="`stackstac.mosaic(c, dim='time')` (reverse=False: last on top)",
-        peer=peer_s,
         goal="no slower (≥ 1×)",
-        goal_ratio=1.0,
-        met=peer_s / ours_s >= 1.0,
         notes=(
             f"ours == stackstac: {np.array_equal(ours, peer, equal_nan=True)}; ours == "
             f"last-valid reference: {np.array_equal(ours, reference, equal_nan=True)}; "
@@ -355,11 +388,17 @@ def bench_mosaic(c: xr.DataArray, sizes: Sizes) -> Row:
 def bench_single_pass(c: xr.DataArray, sizes: Sizes) -> list[Row]:
     """mean and quality_mosaic against one plain numpy pass over the same array."""
     arr = c.values
-    peer_s, _ = time_call(lambda: arr.max(axis=0), sizes.repeats)
-    mean_s, mean = time_call(lambda: composite(c, "mean").values, sizes.repeats)
-    qm_s, qm = time_call(
-        lambda: composite(c, "quality_mosaic", quality_band=QUALITY_BAND).values, sizes.repeats
+    timed = time_interleaved(
+        {
+            "peer": lambda: arr.max(axis=0),
+            "mean": lambda: composite(c, "mean").values,
+            "quality_mosaic": lambda: (
+                composite(c, "quality_mosaic", quality_band=QUALITY_BAND).values
+            ),
+        },
+        sizes.repeats,
     )
+    mean, qm = timed["mean"].result, timed["quality_mosaic"].result
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-masked pixels (swath edge)
@@ -376,28 +415,36 @@ def bench_single_pass(c: xr.DataArray, sizes: Sizes) -> list[Row]:
         Row(
             name="mean",
             what=what,
-            unit="s",
-            ours=mean_s,
+            **_timed_fields({"ours": timed["mean"], "peer": timed["peer"]}, goal_ratio=1 / 3),
             peer_name=peer_name,
-            peer=peer_s,
             goal="within 3× (≥ 0.33×)",
-            goal_ratio=1 / 3,
-            met=mean_s <= 3 * peer_s,
             notes=f"matches float64 np.nanmean: {mean_ok}; result dtype {mean.dtype}",
         ),
         Row(
             name="quality_mosaic",
             what=what + f", quality band {QUALITY_BAND}",
-            unit="s",
-            ours=qm_s,
+            **_timed_fields(
+                {"ours": timed["quality_mosaic"], "peer": timed["peer"]}, goal_ratio=1 / 3
+            ),
             peer_name=peer_name,
-            peer=peer_s,
             goal="within 3× (≥ 0.33×)",
-            goal_ratio=1 / 3,
-            met=qm_s <= 3 * peer_s,
             notes=f"matches a numpy argmax reference: {qm_ok}",
         ),
     ]
+
+
+def _timed_fields(timed: dict[str, Timed], *, goal_ratio: float) -> dict[str, Any]:
+    """The timing fields of a :class:`Row` from ``timed["ours"]`` and ``timed["peer"]``."""
+    ours, peer = timed["ours"], timed["peer"]
+    return {
+        "unit": "s",
+        "ours": ours.seconds,
+        "peer": peer.seconds,
+        "ours_runs": ours.runs,
+        "peer_runs": peer.runs,
+        "goal_ratio": goal_ratio,
+        "met": peer.seconds / ours.seconds >= goal_ratio,
+    }
 
 
 def _shape(c: xr.DataArray) -> str:
@@ -434,12 +481,13 @@ def scale_worker(variant: str, shape: Shape, chunk: int, seed: int) -> dict[str,
     reduce(lazy_collection((shape[0], 1, chunk, chunk), chunk, seed + 1))  # warm-up (JIT)
     c = lazy_collection(shape, chunk, seed)
     rss_before = psutil.Process().memory_info().rss / MIB
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     total = reduce(c)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return {
         "variant": variant,
         "seconds": seconds,
+        "cpu_s": cpu,
         "sum": total,
         "rss_before_mib": rss_before,
         "vmhwm_mib": _own_high_water_mib(),
@@ -539,14 +587,15 @@ def start_scale_runs(sizes: Sizes, seed: int, *, concurrently: bool) -> Callable
     with the in-process rows keeps the run under 30 s; the timings are then meaningless)."""
     if not concurrently:
         return lambda: {v: run_scale_variant(v, sizes, seed) for v in SCALE_VARIANTS}
-    pool = ThreadPoolExecutor(len(SCALE_VARIANTS))
-    futures = {v: pool.submit(run_scale_variant, v, sizes, seed) for v in SCALE_VARIANTS}
+    variants = SCALE_VARIANTS[:2]  # the input-only floor is skipped: one interpreter less
+    pool = ThreadPoolExecutor(len(variants))
+    futures = {v: pool.submit(run_scale_variant, v, sizes, seed) for v in variants}
     pool.shutdown(wait=False)
     return lambda: {v: future.result() for v, future in futures.items()}
 
 
 def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict[str, Any]]:
-    ours, peer, floor = runs["ours"], runs["xarray"], runs["input"]
+    ours, peer, floor = runs["ours"], runs["xarray"], runs.get("input")
     if not (ours.ok and ours.report):
         raise RuntimeError(f"our scale run failed: {ours}")
     n_time, n_band, ny, nx = sizes.scale
@@ -564,11 +613,17 @@ def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict
         peer_s, lower_bound = peer.wall_s, True
         state = "timed out" if peer.timed_out else f"failed, exit code {peer.returncode}"
         check = f"xarray {state} after {peer.wall_s:.0f} s: {peer.stderr_tail!r}"
-    floor_note = (
-        f"generating and summing the input alone takes {floor.report['seconds']:.1f} s, "
-        f"peak {floor.peak_mib:,.0f} MiB"
-        if floor.ok and floor.report
-        else "the input-only run failed"
+    if floor is None:
+        floor_note = "the input-only run is skipped with --quick"
+    elif floor.ok and floor.report:
+        floor_note = (
+            f"generating and summing the input alone takes {floor.report['seconds']:.1f} s "
+            f"(CPU {floor.report['cpu_s']:.0f} s), peak {floor.peak_mib:,.0f} MiB"
+        )
+    else:
+        floor_note = "the input-only run failed"
+    cpu_note = f"CPU time (all threads): ours {ours.report['cpu_s']:.0f} s" + (
+        f", xarray {peer.report['cpu_s']:.0f} s" if peer.report else ""
     )
     peer_name = "xarray `c.median('time')` on the same dask input"
     time_row = Row(
@@ -582,7 +637,7 @@ def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict
         goal="≥ 2× faster",
         goal_ratio=2.0,
         met=peer_s / ours_s >= 2.0,
-        notes=f"{check}; {floor_note}",
+        notes=f"{check}; {cpu_note}; {floor_note}",
     )
     memory_row = Row(
         name="median at scale: peak RSS",
@@ -630,6 +685,17 @@ def machine() -> dict[str, Any]:
     }
 
 
+def engine_sources() -> dict[str, str]:
+    """SHA-256 (first 12 hex digits) of the engine files measured, since they change often."""
+    import hashlib
+
+    package = ROOT / "compositing"
+    return {
+        name: hashlib.sha256((package / name).read_bytes()).hexdigest()[:12]
+        for name in ("kernels.py", "reducers.py")
+    }
+
+
 def versions() -> dict[str, str]:
     found = {}
     for name in VERSIONED:
@@ -673,10 +739,16 @@ def render_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"- Machine: {m['nproc']} CPUs ({m['usable_cpus']} usable), {m['ram_gib']} GiB RAM, "
         f"{m['cpu']}; Python {m['python']}, {m['platform']}",
         "- Versions: " + ", ".join(f"{name} {version}" for name, version in v.items()),
-        f"- Timing: median of {meta['repeats']} runs (`timeit.repeat(number=1)`; "
-        f"{meta['slow_repeats']} for scipy) after one warm-up call of each variant, so JIT "
-        "compilation (numba, numbagg) is excluded. Ratio = peer / ours, measured in one process "
-        "on the same array; the scale rows run each variant in its own fresh subprocess.",
+        "- Engine sources (sha256): "
+        + ", ".join(
+            f"`compositing/{name}` {digest}" for name, digest in meta["engine_sources"].items()
+        ),
+        f"- Timing: median of {meta['repeats']} runs ({meta['slow_repeats']} for scipy), ours "
+        "and the peer's interleaved, after one warm-up call of each variant, so JIT compilation "
+        "(numba, numbagg) is excluded. Ratio = peer / ours, measured in one process on the same "
+        "array; the scale rows run each variant in its own fresh subprocess, one after the other.",
+        f"- Load average (1 min) at the start and the end: {meta['load_start']:.2f}, "
+        f"{meta['load_end']:.2f} (other work on the machine skews the figures)",
         f"- Peak RSS of the main benchmark process (in-process rows): "
         f"{meta['main_process_peak_rss_mib'] or math.nan:,.0f} MiB",
         "",
@@ -710,6 +782,7 @@ def _json_ready(value: Any) -> Any:
 def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
     start = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    load_start = os.getloadavg()[0]
 
     def step(label: str) -> None:
         print(f"[{time.perf_counter() - start:7.1f} s] {label}", flush=True)
@@ -727,7 +800,7 @@ def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
     step("mean and quality_mosaic vs one numpy pass")
     rows += bench_single_pass(c, sizes)
     del c
-    step(f"median at scale {sizes.scale} (subprocesses: {', '.join(SCALE_VARIANTS)})")
+    step(f"median at scale {sizes.scale} (subprocesses, fresh interpreters)")
     more_rows, scale_details = scale_rows(sizes, scale_results())
     rows += more_rows
     total = time.perf_counter() - start
@@ -743,7 +816,10 @@ def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
         "seed": seed,
         "machine": machine(),
         "versions": versions(),
+        "engine_sources": engine_sources(),
         "main_process_peak_rss_mib": _own_high_water_mib(),
+        "load_start": load_start,
+        "load_end": os.getloadavg()[0],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "reducers.md").write_text(render_markdown(rows, meta))
@@ -781,9 +857,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.scale_worker:
-        shape = tuple(int(n) for n in args.scale_shape.split(","))
-        assert len(shape) == 4
-        report = scale_worker(args.scale_worker, shape, args.scale_chunk, args.seed)  # type: ignore[arg-type]
+        n_time, n_band, ny, nx = (int(n) for n in args.scale_shape.split(","))
+        shape: Shape = (n_time, n_band, ny, nx)
+        report = scale_worker(args.scale_worker, shape, args.scale_chunk, args.seed)
         print(json.dumps(report))
         return 0
 

@@ -18,11 +18,15 @@ import numpy as np
 
 _jit = numba.njit(cache=True, nogil=True)
 
-#: Pixels per tile in the partial kernels: their accumulators stay in cache while time streams by.
+#: Pixels per tile in the partial kernels.
 TILE = 2048
 #: Up to this many valid values, the median is found by counting ranks (branch-free, fast for
 #: short series); beyond it, by Wirth's selection (linear time).
 RANK_MEDIAN_MAX = 32
+
+
+# The partial kernels walk the pixels in tiles so that their accumulators stay in cache while
+# time streams by, and work on 1-d views of each tile so that numba vectorises the inner loops.
 
 
 @_jit
@@ -34,11 +38,14 @@ def sum_count(block):
         p1 = min(p0 + TILE, n_pix)
         for t in range(n_time):
             for b in range(n_band):
-                for p in range(p0, p1):
-                    v = block[t, b, p]
-                    if v == v:
-                        out[0, b, p] += v
-                        out[1, b, p] += 1.0
+                values = block[t, b, p0:p1]
+                total = out[0, b, p0:p1]
+                n = out[1, b, p0:p1]
+                for i in range(p1 - p0):
+                    v = values[i]
+                    valid = v == v
+                    total[i] += v if valid else 0.0
+                    n[i] += 1.0 if valid else 0.0
     return out
 
 
@@ -53,11 +60,14 @@ def product_count(block):
         p1 = min(p0 + TILE, n_pix)
         for t in range(n_time):
             for b in range(n_band):
-                for p in range(p0, p1):
-                    v = block[t, b, p]
-                    if v == v:
-                        out[0, b, p] *= v
-                        out[1, b, p] += 1.0
+                values = block[t, b, p0:p1]
+                total = out[0, b, p0:p1]
+                n = out[1, b, p0:p1]
+                for i in range(p1 - p0):
+                    v = values[i]
+                    valid = v == v
+                    total[i] *= v if valid else 1.0
+                    n[i] += 1.0 if valid else 0.0
     return out
 
 
@@ -70,45 +80,44 @@ def count(block):
         p1 = min(p0 + TILE, n_pix)
         for t in range(n_time):
             for b in range(n_band):
-                for p in range(p0, p1):
-                    v = block[t, b, p]
-                    if v == v:
-                        out[b, p] += 1.0
+                values = block[t, b, p0:p1]
+                n = out[b, p0:p1]
+                for i in range(p1 - p0):
+                    v = values[i]
+                    n[i] += 1.0 if v == v else 0.0
+    return out
+
+
+@_jit
+def _extreme(block, largest):
+    """Per (band, pixel): the smallest (or ``largest``) valid value, NaN where none; ties keep
+    the earliest value, so merging time blocks in order gives the same bits."""
+    n_time, n_band, n_pix = block.shape
+    out = np.full((n_band, n_pix), np.nan, dtype=block.dtype)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        for t in range(n_time):
+            for b in range(n_band):
+                values = block[t, b, p0:p1]
+                best = out[b, p0:p1]
+                for i in range(p1 - p0):
+                    v = values[i]
+                    o = best[i]
+                    better = v > o if largest else v < o
+                    best[i] = v if (better or (o != o and v == v)) else o
     return out
 
 
 @_jit
 def nanmin(block):
     """Per (band, pixel): the smallest valid value, NaN where none; ties keep the earliest."""
-    n_time, n_band, n_pix = block.shape
-    out = np.full((n_band, n_pix), np.nan, dtype=block.dtype)
-    for p0 in range(0, n_pix, TILE):
-        p1 = min(p0 + TILE, n_pix)
-        for t in range(n_time):
-            for b in range(n_band):
-                for p in range(p0, p1):
-                    v = block[t, b, p]
-                    o = out[b, p]
-                    if v < o or (o != o and v == v):
-                        out[b, p] = v
-    return out
+    return _extreme(block, False)
 
 
 @_jit
 def nanmax(block):
     """Per (band, pixel): the largest valid value, NaN where none; ties keep the earliest."""
-    n_time, n_band, n_pix = block.shape
-    out = np.full((n_band, n_pix), np.nan, dtype=block.dtype)
-    for p0 in range(0, n_pix, TILE):
-        p1 = min(p0 + TILE, n_pix)
-        for t in range(n_time):
-            for b in range(n_band):
-                for p in range(p0, p1):
-                    v = block[t, b, p]
-                    o = out[b, p]
-                    if v > o or (o != o and v == v):
-                        out[b, p] = v
-    return out
+    return _extreme(block, True)
 
 
 @_jit
@@ -120,10 +129,11 @@ def last_valid(block):
         p1 = min(p0 + TILE, n_pix)
         for t in range(n_time):
             for b in range(n_band):
-                for p in range(p0, p1):
-                    v = block[t, b, p]
-                    if v == v:
-                        out[b, p] = v
+                values = block[t, b, p0:p1]
+                top = out[b, p0:p1]
+                for i in range(p1 - p0):
+                    v = values[i]
+                    top[i] = v if v == v else top[i]
     return out
 
 
