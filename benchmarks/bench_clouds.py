@@ -91,7 +91,7 @@ def median_sources(values: np.ndarray) -> np.ndarray:
 
 def score_composites(l2a, truth, final_masks) -> dict[str, dict]:
     contaminated = (truth["cloud"] | truth["shadow"]).values
-    reference = truth["clear"].sel(band=RMSE_BANDS).median("time").values
+    reference = compositing.composite(truth["clear"].sel(band=RMSE_BANDS), "median").values
     results = {}
     plans = {"median, no mask": None, **{f"median after {k}": v for k, v in final_masks.items()}}
     for name, drop in plans.items():
