@@ -22,18 +22,14 @@ import gc
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -44,6 +40,7 @@ import pandas as pd
 import psutil
 import xarray as xr
 
+from benchmarks.measure import MIB, Measured, json_ready, machine, own_high_water_mib, run_measured
 from compositing import composite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +61,6 @@ CLOUD_CELL = 32
 SWATH_EDGE = 16
 #: Goal for the peak memory of our median at scale.
 SCALE_PEAK_GOAL_MIB = 1536.0
-MIB = 2.0**20
 
 
 @dataclass(frozen=True)
@@ -490,46 +486,8 @@ def scale_worker(variant: str, shape: Shape, chunk: int, seed: int) -> dict[str,
         "cpu_s": cpu,
         "sum": total,
         "rss_before_mib": rss_before,
-        "vmhwm_mib": _own_high_water_mib(),
+        "vmhwm_mib": own_high_water_mib(),
     }
-
-
-def _own_high_water_mib() -> float | None:
-    """This process's peak RSS since it started (``VmHWM``).
-
-    Not ``ru_maxrss``: after fork/vfork + exec that also counts the *parent's* high-water mark,
-    which here is the benchmark process holding its test arrays."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return None
-
-
-@dataclass
-class Measured:
-    """A scale subprocess as seen from outside."""
-
-    variant: str
-    wall_s: float
-    #: Highest RSS of the process and its children, sampled every 50 ms from the parent.
-    sampled_peak_mib: float
-    returncode: int
-    timed_out: bool
-    #: What the worker printed: compute seconds, checksum, its own VmHWM.
-    report: dict[str, Any] | None
-    stderr_tail: str
-
-    @property
-    def peak_mib(self) -> float:
-        own = (self.report or {}).get("vmhwm_mib") or 0.0
-        return max(self.sampled_peak_mib, own)
-
-    @property
-    def ok(self) -> bool:
-        return self.report is not None and not self.timed_out and self.returncode == 0
 
 
 def run_scale_variant(variant: str, sizes: Sizes, seed: int) -> Measured:
@@ -539,44 +497,7 @@ def run_scale_variant(variant: str, sizes: Sizes, seed: int) -> Measured:
         "--scale-shape", ",".join(map(str, sizes.scale)),
         "--scale-chunk", str(sizes.scale_chunk), "--seed", str(seed),
     ]  # fmt: skip
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
-        watched = psutil.Process(proc.pid)
-        peak, timed_out = 0.0, False
-        while proc.poll() is None:
-            peak = max(peak, _tree_rss_mib(watched))
-            if time.perf_counter() - start > sizes.scale_timeout:
-                proc.kill()
-                proc.wait()
-                timed_out = True
-                break
-            time.sleep(0.05)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        lines = out.read().strip().splitlines()
-        stderr_tail = "\n".join(err.read().strip().splitlines()[-5:])
-    report = None
-    if lines and not timed_out and proc.returncode == 0:
-        report = json.loads(lines[-1])
-    return Measured(
-        variant=variant,
-        wall_s=wall,
-        sampled_peak_mib=peak,
-        returncode=proc.returncode,
-        timed_out=timed_out,
-        report=report,
-        stderr_tail=stderr_tail,
-    )
-
-
-def _tree_rss_mib(process: psutil.Process) -> float:
-    try:
-        members = [process, *process.children(recursive=True)]
-        return sum(p.memory_info().rss for p in members) / MIB
-    except psutil.Error:  # it ended between the poll and the sample
-        return 0.0
+    return run_measured(variant, cmd, sizes.scale_timeout)
 
 
 def start_scale_runs(sizes: Sizes, seed: int, *, concurrently: bool) -> Callable[[], dict]:
@@ -666,25 +587,6 @@ def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict
 VERSIONED = ("numpy", "xarray", "dask", "numba", "scipy", "stackstac", "bottleneck", "numbagg")
 
 
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
 def engine_sources() -> dict[str, str]:
     """SHA-256 (first 12 hex digits) of the engine files measured, since they change often."""
     import hashlib
@@ -694,16 +596,6 @@ def engine_sources() -> dict[str, str]:
         name: hashlib.sha256((package / name).read_bytes()).hexdigest()[:12]
         for name in ("kernels.py", "reducers.py")
     }
-
-
-def versions() -> dict[str, str]:
-    found = {}
-    for name in VERSIONED:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
 
 
 def _value(row: Row, value: float, lower_bound: bool = False) -> str:
@@ -766,16 +658,6 @@ def render_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    return value
-
-
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -806,6 +688,7 @@ def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
     total = time.perf_counter() - start
     step("done")
 
+    host = machine(VERSIONED)
     meta = {
         "date": started,
         "quick": quick,
@@ -814,10 +697,10 @@ def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
         "repeats": sizes.repeats,
         "slow_repeats": sizes.slow_repeats,
         "seed": seed,
-        "machine": machine(),
-        "versions": versions(),
+        "machine": host,
+        "versions": host["versions"],
         "engine_sources": engine_sources(),
-        "main_process_peak_rss_mib": _own_high_water_mib(),
+        "main_process_peak_rss_mib": own_high_water_mib(),
         "load_start": load_start,
         "load_end": os.getloadavg()[0],
     }
@@ -829,7 +712,7 @@ def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
         "rows": [asdict(row) for row in rows],
         "scale_subprocesses": scale_details,
     }
-    (out_dir / "reducers.json").write_text(json.dumps(_json_ready(payload), indent=2) + "\n")
+    (out_dir / "reducers.json").write_text(json.dumps(json_ready(payload), indent=2) + "\n")
     print(render_markdown(rows, meta))
     print(f"wrote {out_dir / 'reducers.md'} and {out_dir / 'reducers.json'}")
     return rows

@@ -32,19 +32,15 @@ the map reduced to its sum (or written as a COG), and the subprocess's peak RSS 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +52,7 @@ import pyproj
 import xarray as xr
 
 import compositing
+from benchmarks.measure import MIB, json_ready, machine, own_high_water_mib, run_measured
 from compositing.sources import demo
 from compositing.thermal import DEFAULT_LST_RANGE, DEFAULT_NDVI_RANGE, sharpen, write_cog
 
@@ -69,7 +66,7 @@ DATES = ("2023-06-19", "2023-06-22")
 #: SCL classes masked in the NDVI: cloud shadow, cloud medium/high probability, cirrus.
 SCL_MASKED = (3, 8, 9, 10)
 GOAL_FACTOR = 0.5
-MIB = 2.0**20
+VERSIONED = ("numpy", "xarray", "dask", "pyproj", "rasterio", "rioxarray")
 
 
 @dataclass(frozen=True)
@@ -362,89 +359,20 @@ def scale_worker(variant: str, n: int, chunk: int) -> dict[str, Any]:
                 path = write_cog(result.sharpened, Path(tmp) / "sharpened.tif")
                 report["cog_mib"] = path.stat().st_size / MIB
     report["seconds"] = time.perf_counter() - start
-    report["vmhwm_mib"] = _own_high_water_mib()
+    report["vmhwm_mib"] = own_high_water_mib()
     return report
-
-
-def _own_high_water_mib() -> float | None:
-    """This process's peak RSS (``VmHWM``); not ``ru_maxrss``, which after fork + exec also
-    counts the parent's."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def run_scale_variant(variant: str, sizes: Sizes) -> dict[str, Any]:
     """Run one scale variant in a fresh interpreter, sampling its RSS every 50 ms."""
     cmd = [
-        sys.executable,
-        "-m",
-        "benchmarks.bench_thermal",
-        "--scale-worker",
-        variant,
-        "--scale-n",
-        str(sizes.scale),
-        "--scale-chunk",
-        str(sizes.scale_chunk),
-    ]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, text=True)
-        watched, peak, timed_out = psutil.Process(proc.pid), 0.0, False
-        while proc.poll() is None:
-            with contextlib.suppress(psutil.Error):  # it ended between the poll and the sample
-                peak = max(peak, watched.memory_info().rss / MIB)
-            if time.perf_counter() - start > sizes.scale_timeout:
-                proc.kill()
-                proc.wait()
-                timed_out = True
-                break
-            time.sleep(0.05)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        lines = out.read().strip().splitlines()
-        stderr_tail = "\n".join(err.read().strip().splitlines()[-5:])
-    report = json.loads(lines[-1]) if lines and not timed_out and proc.returncode == 0 else None
-    own = (report or {}).get("vmhwm_mib") or 0.0
-    return {
-        "variant": variant,
-        "wall_s": wall,
-        "sampled_peak_mib": peak,
-        "peak_mib": max(peak, own),
-        "returncode": proc.returncode,
-        "timed_out": timed_out,
-        "report": report,
-        "stderr_tail": stderr_tail,
-    }
+        sys.executable, "-m", "benchmarks.bench_thermal", "--scale-worker", variant,
+        "--scale-n", str(sizes.scale), "--scale-chunk", str(sizes.scale_chunk),
+    ]  # fmt: skip
+    return run_measured(variant, cmd, sizes.scale_timeout).as_dict()
 
 
 # --- report -----------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "versions": {
-            name: metadata.version(name)
-            for name in ("numpy", "xarray", "dask", "pyproj", "rasterio", "rioxarray")
-        },
-    }
 
 
 def _num(value: float | None, fmt: str = ".2f") -> str:
@@ -564,18 +492,6 @@ def render_scale(scale: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_ready(value.item())
-    return value
-
-
 def run(sizes: Sizes, out_dir: Path, quick: bool, with_scale: bool) -> None:
     start = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -596,14 +512,14 @@ def run(sizes: Sizes, out_dir: Path, quick: bool, with_scale: bool) -> None:
         "quick": quick,
         "total_seconds": time.perf_counter() - start,
         "sizes": asdict(sizes),
-        "machine": machine(),
+        "machine": machine(VERSIONED),
     }
     step("done")
     out_dir.mkdir(parents=True, exist_ok=True)
     text = render_markdown(rows, details, scale, meta)
     (out_dir / "thermal.md").write_text(text)
     payload = {**meta, "rows": [asdict(row) for row in rows], "details": details, "scale": scale}
-    (out_dir / "thermal.json").write_text(json.dumps(_json_ready(payload), indent=2) + "\n")
+    (out_dir / "thermal.json").write_text(json.dumps(json_ready(payload), indent=2) + "\n")
     print(text)
     print(f"wrote {out_dir / 'thermal.md'} and {out_dir / 'thermal.json'}")
 
