@@ -50,6 +50,34 @@ def sum_count(block):
 
 
 @_jit
+def mean(block):
+    """Per (band, pixel): the float64 mean of the valid values, NaN where none.
+
+    The whole time axis in one pass, for blocks that hold it (no partial state to merge)."""
+    n_time, n_band, n_pix = block.shape
+    out = np.empty((n_band, n_pix), dtype=np.float64)
+    total = np.empty(TILE, dtype=np.float64)
+    n = np.empty(TILE, dtype=np.float64)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        width = p1 - p0
+        for b in range(n_band):
+            total[:width] = 0.0
+            n[:width] = 0.0
+            for t in range(n_time):
+                values = block[t, b, p0:p1]
+                for i in range(width):
+                    v = values[i]
+                    valid = v == v
+                    total[i] += v if valid else 0.0
+                    n[i] += 1.0 if valid else 0.0
+            result = out[b, p0:p1]
+            for i in range(width):
+                result[i] = total[i] / n[i] if n[i] > 0.0 else np.nan
+    return out
+
+
+@_jit
 def product_count(block):
     """Per (band, pixel): float64 product of valid values and their count, ``(2, band, pixel)``."""
     n_time, n_band, n_pix = block.shape

@@ -202,6 +202,10 @@ def _quality_merge(earlier: np.ndarray, later: np.ndarray, quality_index: int) -
 
 
 def _composite_numpy(data: np.ndarray, method: str, quality_index: int) -> np.ndarray:
+    if method == "mean":
+        # The whole series is here: one fused pass, no partial state.
+        _, b, y, x = data.shape
+        return kernels.mean(_as_pixels(data)).reshape(b, y, x)
     if method in _EXACT_KERNELS:
         return _exact_block(data, method)
     if method == "quality_mosaic":
