@@ -1,0 +1,107 @@
+"""Copy the benchmark tables from ``benchmarks/results/*.json`` into README.md.
+
+Run ``python -m benchmarks.readme_tables`` after a full benchmark run: the README's figures then
+always come from a measurement, never from a hand edit. Each table goes between the markers
+``<!-- NAME-table -->`` and ``<!-- /NAME-table -->``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def reducers_table() -> str:
+    data = json.loads((RESULTS / "reducers.json").read_text())
+    lines = [
+        "| method | against | ours | peer | ratio | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in data["rows"]:
+        unit, ratio = row["unit"], row["ratio"]
+        if unit == "MiB":
+            ratio_text = f"{ratio:.2f}× less memory"
+        else:
+            ratio_text = f"{ratio:.3g}× faster" if ratio >= 1 else f"{1 / ratio:.3g}× slower"
+        peer = f"{'> ' if row['peer_lower_bound'] else ''}{_amount(row['peer'], unit)}"
+        lines.append(
+            f"| {row['name']} | {row['peer_name']} | {_amount(row['ours'], unit)} | {peer} | "
+            f"{ratio_text} | {row['goal']} | {'yes' if row['met'] else '**no**'} |"
+        )
+    machine = data["machine"]
+    lines += [
+        "",
+        f"Measured {data['date'][:10]} on {machine['nproc']} cores ({machine['cpu']}), load "
+        f"average {data['load_start']:.1f} at the start; ratios are peer / ours, in one process "
+        "on the same array (the scale rows: each in a fresh subprocess).",
+    ]
+    return "\n".join(lines)
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if unit == "MiB" else f"{value:.3g} {unit}"
+
+
+def clouds_table() -> str:
+    data = json.loads((RESULTS / "clouds.json").read_text())
+    lines = [
+        "| scene | mask | cloud recall | shadow recall | mask F1 | median from cloud/shadow "
+        "| median RMSE |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for scene, figures in data["scenes"].items():
+        for method, scores in figures["masks"].items():
+            composite = figures["composites"][f"median after {method}"]
+            lines.append(
+                f"| {scene.split(':')[0]} | {method} | {scores['mask_cloud_recall']:.3f} | "
+                f"{scores['mask_shadow_recall']:.3f} | {scores['mask']['f1']:.3f} | "
+                f"{composite['contaminated_share']:.1%} | {composite['rmse']:.0f} |"
+            )
+        for name in ("median, no mask", "quality mosaic on -MSK_CLDPRB (qualityMosaic seed)"):
+            composite = figures["composites"][name]
+            lines.append(
+                f"| {scene.split(':')[0]} | {name} | – | – | – | "
+                f"{composite['contaminated_share']:.1%} | {composite['rmse']:.0f} |"
+            )
+    lines.append("")
+    lines.append(
+        f"Demo scene at {data['resolution_m']} m over {data['size_m'] / 1000:g} km squares; RMSE "
+        "in reflectance x 10000 against the median of the clear-sky truth "
+        "(`python -m benchmarks.bench_clouds`; full tables in `benchmarks/results/clouds.md`)."
+    )
+    return "\n".join(lines)
+
+
+def thermal_table() -> str:
+    data = json.loads((RESULTS / "thermal.json").read_text())
+    lines = ["| method | RMSE (K) | bias (K) | fit |", "|---|---|---|---|"]
+    for row in data["rows"]:
+        fit = ""
+        if row.get("slope") is not None:
+            fit = f"y = {row['slope']:.2f}x + {row['intercept']:.2f}, r² = {row['r2']:.3f}"
+        lines.append(f"| {row['method']} | {row['rmse']:.2f} | {row['bias']:+.2f} | {fit} |")
+    return "\n".join(lines)
+
+
+TABLES = {"reducers": reducers_table, "clouds": clouds_table, "thermal": thermal_table}
+
+
+def main() -> int:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    for name, make in TABLES.items():
+        block = f"<!-- {name}-table -->\n{make()}\n<!-- /{name}-table -->"
+        pattern = re.compile(rf"<!-- {name}-table -->(.*?<!-- /{name}-table -->)?", re.S)
+        text, count = pattern.subn(lambda _match, block=block: block, text, count=1)
+        if not count:
+            raise SystemExit(f"README.md has no <!-- {name}-table --> marker")
+    readme.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
