@@ -9,6 +9,8 @@ The public API:
 * :func:`sharpen` and :func:`sharpen_files`: land surface temperature from 1 km to 10 m (TsHARP).
 * :class:`ImageCollection`, :class:`Image` and :class:`Geometry`: an Earth Engine-style facade.
 * :func:`check_collection`: the collection contract, checked with errors that say what to fix.
+* :class:`NoScenesError`, :class:`CatalogUnreachableError`, :class:`CatalogResponseError`: what a
+  real catalog search can raise (no matching scene, no network, an error answer).
 """
 
 import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is readable as .rio.crs)
@@ -17,14 +19,18 @@ from .contract import check_collection, check_image
 from .facade import Geometry, Image, ImageCollection
 from .reducers import METHODS, composite
 from .sources import load, load_lst
+from .sources.stac import CatalogResponseError, CatalogUnreachableError, NoScenesError
 from .thermal import SharpenResult, sharpen, sharpen_files
 
 __all__ = [
     "METHODS",
+    "CatalogResponseError",
+    "CatalogUnreachableError",
     "Geometry",
     "SharpenResult",
     "Image",
     "ImageCollection",
+    "NoScenesError",
     "check_collection",
     "check_image",
     "composite",

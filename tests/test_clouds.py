@@ -13,7 +13,7 @@ from compositing import clouds
 REAL = SHARED / "realdata" / "eolearn"
 MODEL_INDICES = [0, 1, 3, 4, 7, 8, 9, 10, 11, 12]  # of the 13 bands, in s2cloudless's order
 BANDS_13 = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11",
-            "B12"]
+            "B12"]  # fmt: skip
 
 
 # --- s2cloudless probability ------------------------------------------------------------------

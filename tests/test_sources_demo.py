@@ -225,3 +225,11 @@ def test_forest_spectrum_matches_real_sentinel2_l1c():
     )
     demo_forest = l1c.transpose("time", "y", "x", "band").values[forest].mean(axis=0)
     np.testing.assert_allclose(demo_forest, real, rtol=0.12)
+
+
+def test_dates_between_passes_give_an_empty_collection_that_composite_refuses():
+    # 2021-07-02 falls between two of the demo's ~5-day passes: no image, and no dask error.
+    empty = compositing.load(point=SEED_POINT, dates=("2021-07-02", "2021-07-03"), size_m=1000)
+    assert empty.sizes["time"] == 0 and empty.dims == ("time", "band", "y", "x")
+    with pytest.raises(ValueError, match="no images"):
+        compositing.composite(empty, "median")

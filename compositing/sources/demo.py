@@ -248,7 +248,7 @@ def _render_lazy(
     """(time, channel, y, x) float32, one dask task per date and spatial tile."""
     params = np.stack([date_parameters(t, grid) for t in times]) if len(times) else None
     chunks = (
-        (1,) * len(times),
+        (1,) * len(times) or (0,),  # dask wants (0,), not (), for an empty axis
         (n_channels,),
         _split(grid.height, chunksize),
         _split(grid.width, chunksize),
