@@ -1,0 +1,245 @@
+"""The sidebar: every choice the user makes, as parameters, and the widgets that show them.
+
+The parameters are the source of truth (a notebook can set them directly); the widgets mirror
+them. :meth:`Controls.settings` snapshots them for a computation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+
+import panel as pn
+import param
+
+from compositing.sources.demo import PRESETS
+
+from .options import (
+    BAND_PRESETS,
+    BASEMAPS,
+    CLOUD_MASKS,
+    CUSTOM_BANDS,
+    CUSTOM_PLACE,
+    DEFAULT_LAYERS,
+    DEFAULT_PLACE,
+    LAYERS,
+    PLACES,
+    REFLECTANCE_BANDS,
+    SOURCES,
+)
+from .settings import CloudMask, Settings, Stretch
+
+STRETCH_MODES = {
+    "Seed's range per layer": "seed",
+    "Manual (min, max, gamma)": "manual",
+    "Automatic (percentiles)": "auto",
+}
+#: The parameters that the map's layers depend on (the rest are presentation).
+COMPUTE_PARAMETERS = (
+    "source", "lon", "lat", "dates", "area_km", "red", "green", "blue", "stretch_mode",
+    "stretch_min", "stretch_max", "gamma", "percentiles", "cloud_mask", "cld_prb_thresh",
+    "nir_drk_thresh", "cld_prj_dist", "buffer", "layers", "mask_date",
+)  # fmt: skip
+
+
+def _parse_date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+_START_POINT = PRESETS[DEFAULT_PLACE]["point"]
+_START_DATES = tuple(_parse_date(d) for d in PRESETS[DEFAULT_PLACE]["dates"])
+
+
+class Controls(pn.viewable.Viewer):
+    """Source, Point, Dates, Bands, Stretch, Cloud mask and Layers."""
+
+    source = param.Selector(objects=SOURCES, default="demo", doc="Where the images come from.")
+    place = param.Selector(
+        objects=[*PLACES, CUSTOM_PLACE], default=DEFAULT_PLACE, doc="The seeds' places."
+    )
+    lon = param.Number(default=_START_POINT[0], doc="Longitude of the point (degrees).")
+    lat = param.Number(default=_START_POINT[1], doc="Latitude of the point (degrees).")
+    dates = param.Tuple(
+        default=_START_DATES, length=2, doc="Start and end (excluded, as Earth Engine's)."
+    )
+    area_km = param.Number(
+        default=10.0, bounds=(1.0, 40.0), doc="Side of the thermal analysis area (km)."
+    )
+    band_preset = param.Selector(
+        objects=[*BAND_PRESETS, CUSTOM_BANDS], default=next(iter(BAND_PRESETS))
+    )
+    red = param.Selector(objects=list(REFLECTANCE_BANDS), default="B11")
+    green = param.Selector(objects=list(REFLECTANCE_BANDS), default="B08")
+    blue = param.Selector(objects=list(REFLECTANCE_BANDS), default="B03")
+    stretch_mode = param.Selector(objects=STRETCH_MODES, default="seed")
+    stretch_min = param.Number(default=0.0)
+    stretch_max = param.Number(default=4000.0)
+    gamma = param.Number(default=1.0, bounds=(0.1, 5.0))
+    percentiles = param.Range(default=(2.0, 98.0), bounds=(0.0, 100.0))
+    cloud_mask = param.Selector(objects=CLOUD_MASKS, default="cldprb")
+    cld_prb_thresh = param.Number(default=50.0, bounds=(0.0, 100.0))
+    nir_drk_thresh = param.Number(default=0.15, bounds=(0.0, 1.0))
+    cld_prj_dist = param.Number(default=1.0, bounds=(0.0, 5.0))
+    buffer = param.Number(default=50.0, bounds=(0.0, 500.0))
+    layers = param.ListSelector(
+        objects={spec.label: spec.key for spec in LAYERS}, default=list(DEFAULT_LAYERS)
+    )
+    mask_date = param.Selector(objects=[], allow_None=True, doc="Date of the mask overlay.")
+    basemap = param.Selector(objects=list(BASEMAPS), default="None")
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        self._syncing = False
+        self._date_picker = pn.widgets.DateRangePicker(label="Dates", value=self.dates)
+        self._date_picker.param.watch(self._picked_dates, "value")
+        self.param.watch(self._show_dates, "dates")
+
+    # --- linked choices ---------------------------------------------------------------------
+
+    @param.depends("place", watch=True)
+    def _go_to_place(self) -> None:
+        if self.place in PRESETS:
+            preset = PRESETS[self.place]
+            with self._sync():
+                self.param.update(
+                    lon=preset["point"][0],
+                    lat=preset["point"][1],
+                    dates=tuple(_parse_date(d) for d in preset["dates"]),
+                )
+
+    @param.depends("lon", "lat", watch=True)
+    def _point_moved(self) -> None:
+        if self._syncing:
+            return
+        matching = [p for p, v in PRESETS.items() if v["point"] == (self.lon, self.lat)]
+        with self._sync():
+            self.place = matching[0] if matching else CUSTOM_PLACE
+
+    @param.depends("band_preset", watch=True)
+    def _use_band_preset(self) -> None:
+        if self.band_preset in BAND_PRESETS:
+            red, green, blue = BAND_PRESETS[self.band_preset]
+            with self._sync():
+                self.param.update(red=red, green=green, blue=blue)
+
+    @param.depends("red", "green", "blue", watch=True)
+    def _bands_chosen(self) -> None:
+        if self._syncing:
+            return
+        chosen = (self.red, self.green, self.blue)
+        matching = [name for name, bands in BAND_PRESETS.items() if bands == chosen]
+        with self._sync():
+            self.band_preset = matching[0] if matching else CUSTOM_BANDS
+
+    @param.depends("stretch_min", "stretch_max", "gamma", watch=True)
+    def _stretch_edited(self) -> None:
+        # Typing a min, max or gamma means "use these": leave the seed's per-layer ranges.
+        if self.stretch_mode == "seed":
+            self.stretch_mode = "manual"
+
+    def _picked_dates(self, event: param.parameterized.Event) -> None:
+        if event.new is not None and tuple(event.new) != tuple(self.dates):
+            self.dates = tuple(event.new)
+
+    def _show_dates(self, event: param.parameterized.Event) -> None:
+        start, end = event.new
+        # The picker cannot show an inverted range; the notification says what is wrong.
+        if start is not None and end is not None and start <= end:
+            self._date_picker.value = (start, end)
+
+    @contextlib.contextmanager
+    def _sync(self) -> Iterator[None]:
+        """Changes made here are consequences of another choice, not the user's own."""
+        self._syncing = True
+        try:
+            yield
+        finally:
+            self._syncing = False
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def settings(self, **extra) -> Settings:
+        """A frozen snapshot of the choices; ``extra`` adds the thermal panel's ranges."""
+        return Settings(
+            source=self.source,
+            point=(float(self.lon), float(self.lat)),
+            dates=tuple(self.dates),
+            rgb_bands=(self.red, self.green, self.blue),
+            stretch=Stretch(
+                mode=self.stretch_mode,
+                minimum=float(self.stretch_min),
+                maximum=float(self.stretch_max),
+                gamma=float(self.gamma),
+                percentiles=tuple(self.percentiles),
+            ),
+            cloud_mask=CloudMask(
+                method=self.cloud_mask,
+                cld_prb_thresh=float(self.cld_prb_thresh),
+                nir_drk_thresh=float(self.nir_drk_thresh),
+                cld_prj_dist=float(self.cld_prj_dist),
+                buffer=float(self.buffer),
+            ),
+            layers=tuple(self.layers),
+            mask_date=self.mask_date,
+            area_m=float(self.area_km) * 1000.0,
+            **extra,
+        )
+
+    def set_mask_dates(self, times: list[str]) -> None:
+        """Offer the loaded images' dates for the mask overlay (default: the last one)."""
+        labels = {t[:16].replace("T", " "): t for t in times}
+        if labels == self.param.mask_date.objects:
+            return  # unchanged: spare the widget an update
+        current = self.mask_date if self.mask_date in times else (times[-1] if times else None)
+        self.param.mask_date.objects = labels
+        self.mask_date = current
+
+    # --- widgets ----------------------------------------------------------------------------
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        p = self.param
+        s2cloudless = pn.bind(lambda method: method == "s2cloudless", p.cloud_mask)
+        automatic = pn.bind(lambda mode: mode == "auto", p.stretch_mode)
+        slider = pn.widgets.EditableFloatSlider.from_param
+        return pn.Column(
+            pn.widgets.Select.from_param(p.source, name="Source"),
+            pn.widgets.Select.from_param(p.place, name="Point"),
+            pn.Row(
+                pn.widgets.FloatInput.from_param(p.lon, name="Longitude", step=0.001, width=135),
+                pn.widgets.FloatInput.from_param(p.lat, name="Latitude", step=0.001, width=135),
+            ),
+            pn.pane.Markdown(
+                "Click the map to move the point.", styles={"font-size": "12px"}, margin=(0, 10)
+            ),  # fmt: skip
+            self._date_picker,
+            pn.widgets.Select.from_param(p.band_preset, name="Bands"),
+            pn.Row(
+                pn.widgets.Select.from_param(p.red, name="R", width=85),
+                pn.widgets.Select.from_param(p.green, name="G", width=85),
+                pn.widgets.Select.from_param(p.blue, name="B", width=85),
+            ),
+            pn.widgets.Select.from_param(p.stretch_mode, name="Stretch"),
+            pn.Row(
+                pn.widgets.FloatInput.from_param(p.stretch_min, name="Min", step=100, width=90),
+                pn.widgets.FloatInput.from_param(p.stretch_max, name="Max", step=100, width=90),
+                pn.widgets.FloatInput.from_param(p.gamma, name="Gamma", step=0.1, width=80),
+            ),
+            pn.widgets.RangeSlider.from_param(
+                p.percentiles, name="Percentiles", step=0.5, throttled=True, visible=automatic
+            ),
+            pn.widgets.Select.from_param(p.cloud_mask, name="Cloud mask"),
+            pn.Column(
+                slider(p.cld_prb_thresh, name="cld_prb_thresh (%)", step=1, throttled=True),
+                slider(p.nir_drk_thresh, name="nir_drk_thresh", step=0.01, throttled=True),
+                slider(p.cld_prj_dist, name="cld_prj_dist (km)", step=0.1, throttled=True),
+                slider(p.buffer, name="buffer (m)", step=10, throttled=True),
+                visible=s2cloudless,
+            ),
+            pn.pane.Markdown("**Layers**", margin=(10, 10, 0, 10)),
+            pn.widgets.CheckBoxGroup.from_param(p.layers, name="Layers", inline=False),
+            pn.widgets.Select.from_param(p.mask_date, name="Mask date"),
+            pn.widgets.FloatInput.from_param(p.area_km, name="Thermal area (km)", step=1),
+            pn.widgets.Select.from_param(p.basemap, name="Basemap (needs the internet)"),
+            sizing_mode="stretch_width",
+        )

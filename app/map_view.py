@@ -1,0 +1,205 @@
+"""The map: one image per layer in Web Mercator, the point and its thermal area, a legend.
+
+Each layer is a ``hv.DynamicMap`` fed by its own ``hv.streams.Pipe``: the dashboard sends a
+coloured image (or None to hide the layer) and only that layer is redrawn. The view is read back
+with ``RangeXY`` and ``PlotSize`` streams (what to compute), and a click with ``Tap`` (move the
+point). The plot is rebuilt only to change the basemap or the set of visible layers, or to jump
+to a point outside the view. Cells chosen in the NDVI-LST scatter are outlined in magenta.
+
+The basemap is optional and off by default: in ``panel serve``, tiles that cannot load stop the
+DynamicMaps from updating (see the stack notes), so the dashboard checks the connection first.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import operator
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import MercatorTickFormatter
+from holoviews.element import tiles
+
+from .legend import legend_html
+from .options import LAYERS
+from .render import LayerImage
+from .view import View, initial_view, to_lonlat, to_mercator
+
+log = logging.getLogger("app")
+TILES = {"OpenStreetMap": tiles.OSM, "Esri imagery": tiles.EsriImagery}
+DEFAULT_SIZE = (1000, 700)
+#: The first view shows the thermal area with this much room around it.
+AREA_MARGIN = 1.15
+MAP_HEIGHT = 734  # a 700-pixel-high plot frame plus the x axis
+_TRANSPARENT = np.zeros((1, 1, 4), dtype=np.uint8)
+
+
+class MapView(pn.viewable.Viewer):
+    """The map of the layers, the point and the thermal area."""
+
+    view = param.ClassSelector(class_=View, doc="What the map shows (ranges and pixels).")
+    tapped = param.Tuple(default=None, allow_None=True, length=2, doc="Last click (lon, lat).")
+    basemap = param.String(default="None", doc="A key of TILES, or 'None'.")
+
+    def __init__(self, point: tuple[float, float], area_m: float, **params) -> None:
+        if params.get("view") is None:
+            params["view"] = initial_view(*point, *DEFAULT_SIZE, span_m=area_m * AREA_MARGIN)
+        super().__init__(**params)
+        self.images: dict[str, LayerImage | None] = {spec.key: None for spec in LAYERS}
+        self._pipes = {spec.key: hv.streams.Pipe(data=None) for spec in LAYERS}
+        self._frame = hv.streams.Pipe(data=(point, area_m))
+        self._highlight = hv.streams.Pipe(data=[])
+        self.legend = pn.pane.HTML(legend_html([]), sizing_mode="stretch_width", margin=(0, 10))
+        self.pane = pn.pane.HoloViews(sizing_mode="stretch_both", margin=0, linked_axes=False)
+        self._drawn: tuple[str, ...] = ()
+        self._build()
+
+    # --- what the dashboard calls -----------------------------------------------------------
+
+    def show(self, image: LayerImage) -> None:
+        """Draw (or replace) a layer's image."""
+        self.images[image.key] = image
+        self._pipes[image.key].send(image)
+
+    def hide(self, key: str) -> None:
+        """Remove a layer from the map (nothing is drawn for it)."""
+        if self.images[key] is not None:
+            self.images[key] = None
+            self._pipes[key].send(None)
+
+    def set_point(self, point: tuple[float, float], area_m: float) -> None:
+        if self._frame.data != (point, area_m):  # a redraw costs a round trip to the browser
+            self._frame.send((point, area_m))
+
+    def recentre(self, point: tuple[float, float]) -> None:
+        """Jump to a point: a new view around it and its thermal area, same plot size."""
+        self.view = initial_view(
+            *point, self.view.width, self.view.height, span_m=self._frame.data[1] * AREA_MARGIN
+        )
+        self._build()
+
+    def set_layers(self, keys: tuple[str, ...]) -> None:
+        """Draw these layers (in the map's order). The plot holds a DynamicMap for the visible
+        layers only: each one costs the browser time on every update (~15 ms each measured), so
+        toggling a layer rebuilds the plot instead, at the same view."""
+        drawn = tuple(spec.key for spec in LAYERS if spec.key in keys)
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self._build()
+
+    def highlight(self, outlines: list[tuple[float, float, float, float]]) -> None:
+        """Outline these cells (x0, y0, x1, y1 in EPSG:3857), e.g. pairs chosen in the scatter."""
+        self._highlight.send(list(outlines))
+
+    def set_basemap(self, name: str) -> None:
+        self.basemap = name
+        self._build()
+
+    def set_legends(self, keys: list[str]) -> None:
+        """Show the legends of these layers (top layer first)."""
+        legends = [self.images[k].legend for k in keys if self.images.get(k) is not None]
+        self.legend.object = legend_html(legends)
+
+    # --- HoloViews plumbing -----------------------------------------------------------------
+
+    def _build(self) -> None:
+        layers = [
+            hv.DynamicMap(functools.partial(self._layer_element, key), streams=[self._pipes[key]])
+            for key in self._drawn
+        ]
+        area = hv.DynamicMap(self._area_element, streams=[self._frame])
+        cells = hv.DynamicMap(self._cells_element, streams=[self._highlight])
+        point = hv.DynamicMap(self._point_element, streams=[self._frame])
+        # Multiplying DynamicMaps gives one DynamicMap of overlays: each layer still redraws
+        # alone when its pipe sends.
+        overlay = functools.reduce(operator.mul, [*layers, area, cells, point])
+        if self.basemap in TILES:
+            overlay = TILES[self.basemap]() * overlay
+        view = self.view
+        overlay = overlay.opts(
+            xlim=view.x_range,
+            ylim=view.y_range,
+            responsive=True,
+            data_aspect=1,
+            xformatter=MercatorTickFormatter(dimension="lon"),
+            yformatter=MercatorTickFormatter(dimension="lat"),
+            xlabel="",
+            ylabel="",
+            active_tools=["pan", "wheel_zoom"],
+            show_legend=False,
+        )
+        # The streams read the plot's ranges, size in pixels and clicks. Their source must be
+        # one element of the overlay (with the overlay itself, HoloViews links none of them).
+        for stream, subscriber in (
+            (hv.streams.RangeXY, self._ranges_changed),
+            (hv.streams.PlotSize, self._size_changed),
+            (hv.streams.Tap, self._clicked),
+        ):
+            stream(source=point).add_subscriber(subscriber)
+        self.pane.object = overlay
+
+    def _layer_element(self, key: str, data: LayerImage | None) -> hv.RGB:
+        if data is None:
+            (x0, x1), (y0, y1) = self.view.x_range, self.view.y_range
+            return hv.RGB(_TRANSPARENT, bounds=(x0, y0, x1, y1), vdims=list("RGBA"))
+        return hv.RGB(data.rgba, bounds=data.bounds, vdims=list("RGBA"))
+
+    @staticmethod
+    def _area_element(data: tuple[tuple[float, float], float]) -> hv.Bounds:
+        """The thermal analysis area: area_m on the ground, 1 / cos(lat) more in Web
+        Mercator metres."""
+        (lon, lat), area_m = data
+        x, y = to_mercator(lon, lat)
+        half = area_m / 2 / np.cos(np.radians(lat))
+        return hv.Bounds((x - half, y - half, x + half, y + half)).opts(
+            color="#00e5ff", line_width=1.5, line_dash="dashed"
+        )
+
+    @staticmethod
+    def _cells_element(data: list[tuple[float, float, float, float]]) -> hv.Rectangles:
+        return hv.Rectangles(data).opts(fill_alpha=0, line_color="#ff00ff", line_width=2, tools=[])
+
+    @staticmethod
+    def _point_element(data: tuple[tuple[float, float], float]) -> hv.Points:
+        (lon, lat), _ = data
+        return hv.Points([to_mercator(lon, lat)]).opts(
+            marker="x", size=18, color="#ff1744", line_width=4, tools=[]
+        )
+
+    def _ranges_changed(self, x_range=None, y_range=None) -> None:
+        log.debug("ranges %s %s", x_range, y_range)
+        # Before the plot is laid out, HoloViews reports the extent of the point: no area.
+        if (
+            x_range is None
+            or y_range is None
+            or x_range[0] >= x_range[1]
+            or y_range[0] >= y_range[1]
+        ):
+            return
+        view = View(tuple(map(float, x_range)), tuple(map(float, y_range)),
+                    self.view.width, self.view.height)  # fmt: skip
+        if view != self.view:
+            self.view = view
+
+    def _size_changed(self, width=None, height=None, scale=None) -> None:
+        log.debug("plot size %s x %s", width, height)
+        if not width or not height:
+            return
+        if (int(width), int(height)) != (self.view.width, self.view.height):
+            self.view = View(self.view.x_range, self.view.y_range, int(width), int(height))
+
+    def _clicked(self, x=None, y=None) -> None:
+        if x is not None and y is not None:
+            self.tapped = to_lonlat(x, y)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        # A fixed height: the plot's size in pixels decides what is computed, so nothing around
+        # the map (legend, status) may change it.
+        return pn.Column(
+            pn.Column(self.pane, height=MAP_HEIGHT, sizing_mode="stretch_width", margin=0),
+            self.legend,
+            sizing_mode="stretch_width",
+        )

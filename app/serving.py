@@ -1,0 +1,147 @@
+"""Serve the dashboard in a subprocess and open it in headless Chromium (tests, benchmarks).
+
+Chromium comes from Debian (``/usr/bin/chromium``): Playwright cannot download its own browsers
+here. The flags keep it from reaching the network on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+#: JavaScript that finds the images on the page: for every image source reachable from the
+#: documents' roots (a replaced plot may linger in ``all_models``), [length, checksum of a
+#: sample of its pixels, [dw, dh]].
+IMAGES_JS = """
+() => {
+  const out = [];
+  for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
+    const models = new Set();
+    for (const root of doc.roots()) {
+      models.add(root);
+      for (const model of root.references()) models.add(model);
+    }
+    for (const model of models) {
+      if (model.type !== "ColumnDataSource" || !model.data.image) continue;
+      for (const image of model.data.image) {
+        const pixels = image.length !== undefined ? image : [];
+        let sum = 0;
+        const step = Math.max(1, Math.floor(pixels.length / 4096));
+        for (let i = 0; i < pixels.length; i += step) sum = (sum * 31 + (pixels[i] >>> 0)) % 1e9;
+        const shape = model.data.dw ? [model.data.dw[0], model.data.dh[0]] : [];
+        out.push([pixels.length, sum, shape]);
+      }
+    }
+  }
+  return JSON.stringify(out);
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        """What the server printed so far (for a failing test's message)."""
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def served_app(port: int | None = None, timeout: float = 120.0) -> Iterator[ServedApp]:
+    """Run ``panel serve app/app.py`` on a free port until the block ends."""
+    port = port or free_port()
+    command = [
+        str(Path(sys.executable).with_name("panel")),
+        "serve",
+        "app/app.py",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+        f"--allow-websocket-origin=127.0.0.1:{port}",
+    ]
+    served = ServedApp(
+        f"http://127.0.0.1:{port}/app",
+        Path(tempfile.mkdtemp(prefix="panel-serve-")) / "server.log",
+    )
+    with open(served.log_path, "w") as log:
+        process = subprocess.Popen(
+            command, cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
+        )
+        try:
+            _wait_for_http(served, process, timeout)
+            yield served
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_http(served: ServedApp, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"panel serve exited with {process.returncode}:\n{served.log()}")
+        try:
+            with urllib.request.urlopen(served.url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(
+        f"panel serve did not answer at {served.url} within {timeout:.0f} s:\n{served.log()}"
+    )
+
+
+@contextlib.contextmanager
+def chromium(viewport: tuple[int, int] = (1800, 1000)) -> Iterator[object]:
+    """A Playwright page in Debian's Chromium with a fresh profile."""
+    from playwright.sync_api import sync_playwright
+
+    with (
+        tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile,
+        sync_playwright() as playwright,
+    ):
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": viewport[0], "height": viewport[1]},
+        )
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()

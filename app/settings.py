@@ -1,0 +1,121 @@
+"""Immutable snapshots of what the user asked for, checked before any work starts.
+
+A job works from a :class:`Settings` taken when it was scheduled, never from the live widgets:
+widgets may change while it runs (and then the job is superseded), and frozen dataclasses make
+good cache keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+#: Web Mercator stops here: beyond it a point cannot be shown on the map.
+MAX_WEB_MERCATOR_LATITUDE = 85.05
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be computed; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class CloudMask:
+    """A cloud-mask method and, for s2cloudless, its parameters (Earth Engine's tutorial names)."""
+
+    method: str = "cldprb"
+    cld_prb_thresh: float = 50.0
+    nir_drk_thresh: float = 0.15
+    cld_prj_dist: float = 1.0
+    buffer: float = 50.0
+
+    def params(self) -> dict[str, float]:
+        """Keyword arguments of :func:`compositing.clouds.s2cloudless_layers` (empty otherwise)."""
+        if self.method != "s2cloudless":
+            return {}
+        return {
+            "cld_prb_thresh": self.cld_prb_thresh,
+            "nir_drk_thresh": self.nir_drk_thresh,
+            "cld_prj_dist": self.cld_prj_dist,
+            "buffer": self.buffer,
+        }
+
+    @property
+    def key(self) -> tuple:
+        """What the mask depends on: the s2cloudless parameters only matter to s2cloudless."""
+        return (self.method, *self.params().values())
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """How reflectance layers are stretched: the seeds' ranges, manual min/max/gamma, or
+    automatic percentiles of the visible pixels."""
+
+    mode: str = "seed"  # "seed", "manual" or "auto"
+    minimum: float = 0.0
+    maximum: float = 4000.0
+    gamma: float = 1.0
+    percentiles: tuple[float, float] = (2.0, 98.0)
+
+    def check(self) -> None:
+        if self.mode not in ("seed", "manual", "auto"):
+            raise SettingsError(f"unknown stretch mode {self.mode!r}")
+        if self.mode == "manual" and not self.minimum < self.maximum:
+            raise SettingsError(
+                f"Stretch: min ({self.minimum:g}) must be smaller than max ({self.maximum:g})"
+            )
+        if not self.gamma > 0:
+            raise SettingsError(f"Stretch: gamma must be positive, not {self.gamma:g}")
+        low, high = self.percentiles
+        if self.mode == "auto" and not 0 <= low < high <= 100:
+            raise SettingsError(
+                f"Stretch: percentiles must be 0 ≤ low < high ≤ 100, not {low}, {high}"
+            )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a refresh needs, except the map's view (see :mod:`app.view`)."""
+
+    source: str = "demo"
+    point: tuple[float, float] = (-122.373, 37.448)
+    dates: tuple[dt.date, dt.date] = (dt.date(2021, 7, 1), dt.date(2021, 8, 1))
+    rgb_bands: tuple[str, str, str] = ("B11", "B08", "B03")
+    stretch: Stretch = field(default_factory=Stretch)
+    cloud_mask: CloudMask = field(default_factory=CloudMask)
+    layers: tuple[str, ...] = ("median",)
+    mask_date: str | None = None
+    area_m: float = 10_000.0
+    ndvi_range: tuple[float, float] = (0.1, 0.6)
+    lst_range: tuple[float, float] = (300.0, 330.0)
+
+    @property
+    def date_strings(self) -> tuple[str, str]:
+        """The dates as the engine takes them (the end is exclusive, as Earth Engine's)."""
+        return self.dates[0].isoformat(), self.dates[1].isoformat()
+
+    def check(self) -> None:
+        """Raise :class:`SettingsError` for settings nothing can be computed from."""
+        lon, lat = self.point
+        if not (math.isfinite(lon) and math.isfinite(lat)) or not -180 <= lon <= 180:
+            raise SettingsError(f"Point: longitude {lon} is outside -180..180")
+        if not -MAX_WEB_MERCATOR_LATITUDE <= lat <= MAX_WEB_MERCATOR_LATITUDE:
+            raise SettingsError(
+                f"Point: latitude {lat} is outside the map (±{MAX_WEB_MERCATOR_LATITUDE}°)"
+            )
+        start, end = self.dates
+        if start is None or end is None:
+            raise SettingsError("Dates: choose a start and an end date")
+        if end < start:
+            raise SettingsError(f"Dates: the range is inverted ({start} is after {end})")
+        if end == start:
+            raise SettingsError(
+                f"Dates: the range {start} to {end} is empty (the end date is excluded, as in "
+                "Earth Engine's filterDate): choose a later end"
+            )
+        self.stretch.check()
+        if not self.area_m > 0:
+            raise SettingsError("the thermal area must be larger than 0 km")
+        for name, (low, high) in (("NDVI", self.ndvi_range), ("LST", self.lst_range)):
+            if low > high:
+                raise SettingsError(f"{name} range: low ({low}) is above high ({high})")

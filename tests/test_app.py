@@ -1,0 +1,509 @@
+"""The dashboard without a browser: parameters drive recomputation, errors become notifications.
+
+Outside a server and without an event loop the dashboard refreshes synchronously, so setting a
+parameter returns once the new images exist. A small view keeps the demo scene cheap; one
+pipeline (and its caches) is shared by the tests of this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import compositing
+from app import Dashboard
+from app import dashboard as dashboard_module
+from app.cache import LRUCache
+from app.errors import describe
+from app.jobs import LatestOnly, SupersededError
+from app.notify import Notifier
+from app.options import CUSTOM_BANDS, CUSTOM_PLACE, LAYERS
+from app.pipeline import NoDataError, Pipeline, Scene, required_bands
+from app.scatter import FILTERED, PARTIAL, USED, pair_groups
+from app.settings import Settings
+from app.view import (
+    MAX_CATALOG_VIEW_M,
+    View,
+    ViewError,
+    demo_samples_per_pixel,
+    initial_view,
+    mercator_scale,
+    native_resolution,
+    plan_view,
+    to_lonlat,
+)
+from compositing.sources.demo import PRESETS
+from compositing.sources.stac import CatalogUnreachableError
+
+SEED_POINT = PRESETS["Mosaic seed: San Francisco Peninsula, July 2021"]["point"]
+THERMAL_PLACE = "Thermal seed: Central Valley, 19-21 June 2023"
+SMALL_VIEW = initial_view(*SEED_POINT, 240, 160)
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline()
+
+
+@pytest.fixture
+def dashboard(pipeline: Pipeline) -> Dashboard:
+    return Dashboard(pipeline=pipeline, view=SMALL_VIEW)
+
+
+def errors(dashboard: Dashboard) -> list[str]:
+    return dashboard.notifier.messages("error")
+
+
+def warnings(dashboard: Dashboard) -> list[str]:
+    return dashboard.notifier.messages("warning")
+
+
+def image_bytes(dashboard: Dashboard, key: str) -> bytes:
+    image = dashboard.map_view.images[key]
+    assert image is not None, f"layer {key} is not shown"
+    return image.rgba.tobytes()
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+def test_dashboard_opens_on_the_demo_scene_with_a_layer_and_a_fit(dashboard):
+    image = dashboard.map_view.images["median"]
+    grid = plan_view(SMALL_VIEW, "demo").grid
+    assert image.rgba.shape == (grid.height, grid.width, 4)
+    assert (image.rgba[..., 3] == 255).mean() > 0.9  # a cloud-masked median still covers
+    assert "Median (B11, B8, B3)" in dashboard.map_view.legend.object
+    assert dashboard.scatter.fit is not None and dashboard.scatter.fit.n >= 3
+    assert "LST =" in dashboard.scatter.summary
+    assert "refreshed" in dashboard.status
+    assert errors(dashboard) == [] and warnings(dashboard) == []
+
+
+def test_dashboard_displays_as_a_panel_layout(dashboard):
+    # What a notebook cell shows: a Panel layout that Bokeh can render.
+    model = dashboard.__panel__().get_root()
+    assert model is not None
+    assert dashboard.template() is not None
+
+
+def test_changing_bands_recolours_from_the_cached_collection(dashboard, pipeline):
+    before = image_bytes(dashboard, "median")
+    loads = pipeline.collections.misses
+    dashboard.controls.band_preset = "True colour (B4, B3, B2)"
+    assert (dashboard.controls.red, dashboard.controls.green, dashboard.controls.blue) == (
+        "B04", "B03", "B02",
+    )  # fmt: skip
+    assert image_bytes(dashboard, "median") != before
+    assert "Median (B4, B3, B2)" in dashboard.map_view.legend.object
+    assert pipeline.collections.misses == loads  # the view's images were not loaded again
+
+
+def test_a_free_rgb_choice_is_a_custom_preset(dashboard):
+    dashboard.controls.green = "B12"
+    assert dashboard.controls.band_preset == CUSTOM_BANDS
+    assert "Median (B11, B12, B3)" in dashboard.map_view.legend.object
+
+
+def test_only_visible_layers_are_computed(dashboard, pipeline):
+    dashboard.controls.layers = ["count", "mode"]
+    assert dashboard.map_view.images["median"] is None
+    assert dashboard.map_view.images["count"] is not None
+    assert dashboard.map_view.images["mode"] is not None
+    computed = {key[1] for key in pipeline.values._values if isinstance(key[0], Scene)}
+    assert computed == {"median", "count", "mode"}
+    assert not any(key[1] == "lst_sharpened" for key in pipeline.values._values)
+    legend = dashboard.map_view.legend.object
+    assert "Count (not cloud observations)" in legend and "Mode (pixel class)" in legend
+    assert "Vegetation" in legend  # the SCL classes present are named
+
+
+def test_the_view_decides_the_extent_and_resolution_computed(dashboard):
+    def pixel_size(key: str) -> float:
+        image = dashboard.map_view.images[key]
+        left, _, right, _ = image.bounds
+        return (right - left) / image.rgba.shape[1]
+
+    native = native_resolution(SEED_POINT[1])
+    assert pixel_size("median") == pytest.approx(native)
+    (x0, x1), (y0, y1) = SMALL_VIEW.x_range, SMALL_VIEW.y_range
+    # Twice as wide (20 m on the ground per pixel, below the demo's supersampling threshold).
+    dx, dy = (x1 - x0) / 2, (y1 - y0) / 2
+    zoomed_out = View((x0 - dx, x1 + dx), (y0 - dy, y1 + dy), SMALL_VIEW.width, SMALL_VIEW.height)
+    dashboard.map_view.view = zoomed_out
+    assert pixel_size("median") == pytest.approx(2 * native, rel=0.01)  # same pixels, 2x wider
+    left, bottom, right, top = dashboard.map_view.images["median"].bounds
+    assert left <= zoomed_out.x_range[0] and right >= zoomed_out.x_range[1]
+    assert bottom <= zoomed_out.y_range[0] and top >= zoomed_out.y_range[1]
+    dashboard.map_view.view = SMALL_VIEW  # zooming back in recomputes finer
+    assert pixel_size("median") == pytest.approx(native)
+
+
+def test_switching_a_layer_off_removes_its_image(dashboard):
+    dashboard.controls.layers = ["median", "mean"]
+    assert dashboard.map_view.images["mean"] is not None
+    dashboard.controls.layers = ["median"]
+    assert dashboard.map_view.images["mean"] is None
+    assert "Mean (" not in dashboard.map_view.legend.object
+
+
+def test_a_stretch_change_only_recolours(dashboard, pipeline):
+    before = image_bytes(dashboard, "median")
+    computed = pipeline.values.misses
+    dashboard.controls.stretch_max = 2500
+    assert dashboard.controls.stretch_mode == "manual"
+    assert image_bytes(dashboard, "median") != before
+    assert pipeline.values.misses == computed
+    dashboard.controls.stretch_mode = "auto"
+    assert dashboard.map_view.images["median"].legend.minimum > 0  # percentiles, not 0
+
+
+def test_a_cloud_mask_change_recomputes_only_the_masked_layers(dashboard, pipeline):
+    dashboard.controls.layers = ["median", "sum"]
+    sum_keys = {k for k in pipeline.values._values if k[1] == "sum"}
+    dashboard.controls.cloud_mask = "scl"
+    assert {k for k in pipeline.values._values if k[1] == "sum"} == sum_keys
+    median_masks = {k[-1] for k in pipeline.values._values if k[1] == "median"}
+    assert ("scl",) in median_masks and ("cldprb",) in median_masks
+    assert errors(dashboard) == []
+
+
+def test_the_mask_overlay_shows_the_chosen_date(dashboard):
+    dashboard.controls.layers = ["cloud_mask"]
+    dates = list(dashboard.controls.param.mask_date.objects.values())
+    assert dashboard.controls.mask_date == dates[-1]  # the last image, as the seed's mosaic
+    dashboard.controls.mask_date = dates[0]
+    legend = dashboard.map_view.legend.object
+    assert dates[0][:10] in legend and "Cloud and shadow mask" in legend
+    alpha = dashboard.map_view.images["cloud_mask"].rgba[..., 3]
+    assert set(np.unique(alpha)) <= {0, 128}
+
+
+def test_the_mask_overlay_without_a_mask_says_so(dashboard):
+    dashboard.controls.param.update(cloud_mask="none", layers=["cloud_mask"])
+    assert any("choose a cloud mask" in w for w in warnings(dashboard))
+
+
+def test_thermal_layers_and_the_fit_ranges(dashboard):
+    dashboard.controls.layers = ["ndvi", "lst", "lst_sharpened"]
+    for key in ("ndvi", "lst", "lst_sharpened"):
+        assert dashboard.map_view.images[key] is not None, key
+    before = dashboard.scatter.fit
+    dashboard.scatter.ndvi_range = (0.0, 0.8)
+    after = dashboard.scatter.fit
+    assert after.ndvi_range == (0.0, 0.8) and after is not before
+    assert after.n != before.n or after.slope != before.slope
+    assert "K" in dashboard.map_view.legend.object
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"stretch_mode": "manual", "stretch_min": 5000.0}, "min (5000) must be smaller"),
+        ({"dates": (dt.date(2021, 8, 1), dt.date(2021, 7, 1))}, "inverted"),
+        ({"dates": (dt.date(2021, 7, 1), dt.date(2021, 7, 1))}, "empty"),
+        ({"lat": 89.0}, "outside the map"),
+    ],
+)
+def test_bad_inputs_become_notifications_and_the_dashboard_recovers(dashboard, change, message):
+    good = {name: getattr(dashboard.controls, name) for name in change}
+    dashboard.controls.param.update(**change)
+    assert any(message in text for text in errors(dashboard)), errors(dashboard)
+    dashboard.controls.param.update(**good)
+    assert dashboard.map_view.images["median"] is not None
+    assert "refreshed" in dashboard.status
+
+
+NO_PASS_DATES = (dt.date(2021, 7, 2), dt.date(2021, 7, 3))  # the demo passes on the 5th
+
+
+def test_dates_without_images_are_reported_and_the_dashboard_recovers(dashboard):
+    dashboard.controls.dates = NO_PASS_DATES
+    assert any("no land surface temperature" in w for w in warnings(dashboard))
+    assert dashboard.map_view.images["median"] is None
+    assert dashboard.scatter.fit is None
+    dashboard.controls.dates = (dt.date(2021, 7, 1), dt.date(2021, 8, 1))
+    assert dashboard.map_view.images["median"] is not None
+
+
+def test_dates_without_images_say_so(dashboard):
+    dashboard.controls.dates = NO_PASS_DATES
+    assert any("no Sentinel-2 image" in w for w in warnings(dashboard)), dashboard.notifier.history
+
+
+def test_an_unreachable_catalog_is_reported_and_the_demo_still_works(dashboard, monkeypatch):
+    real_load = compositing.load
+
+    def offline(source, **kwargs):
+        if source != "demo":
+            raise CatalogUnreachableError(f"cannot reach {source} (test: offline)")
+        return real_load(source, **kwargs)
+
+    monkeypatch.setattr(compositing, "load", offline)
+    monkeypatch.setattr(compositing, "load_lst", lambda source, **kw: offline(source, **kw))
+    dashboard.controls.source = "earth-search"
+    assert any("Earth Search cannot be reached" in e for e in errors(dashboard)), errors(dashboard)
+    assert dashboard.map_view.images["median"] is None
+    dashboard.controls.source = "demo"
+    assert dashboard.map_view.images["median"] is not None
+
+
+def test_layers_a_catalog_lacks_say_why(dashboard, monkeypatch):
+    # MSK_CLDPRB is the demo's only: the layers that need it explain, before any download.
+    dashboard.controls.param.update(cloud_mask="none", layers=["sum"])
+    monkeypatch.setattr(
+        compositing, "load", lambda *a, **k: pytest.fail("no download for an impossible layer")
+    )
+    monkeypatch.setattr(compositing, "load_lst", lambda *a, **k: (_ for _ in ()).throw(
+        CatalogUnreachableError("offline")))  # fmt: skip
+    dashboard.controls.source = "planetary-computer"
+    assert any("only the demo serves" in w for w in warnings(dashboard)), warnings(dashboard)
+
+
+def test_every_pixel_masked_is_a_warning(pipeline):
+    fresh = Pipeline()
+    settings = Settings()
+    scene = Scene.for_view(settings, plan_view(SMALL_VIEW, "demo"))
+    lazy = compositing.load("demo", bbox=scene.bbox, dates=scene.dates,
+                            resolution=scene.resolution, crs="EPSG:3857")  # fmt: skip
+    fresh.collections.put((scene, None), xr.full_like(lazy, np.nan).compute())
+    fresh.thermal_inputs_cache = pipeline.thermal_inputs_cache  # the thermal area is unaffected
+    dashboard = Dashboard(pipeline=fresh, view=SMALL_VIEW)
+    assert any("every pixel of Median is masked" in w for w in warnings(dashboard))
+    assert dashboard.map_view.images["median"] is None
+    assert dashboard.scatter.fit is not None
+
+
+def test_a_click_on_the_map_moves_the_point(dashboard):
+    view = dashboard.map_view.view
+    lon, lat = SEED_POINT
+    dashboard.map_view.tapped = (lon + 0.005, lat - 0.003)
+    moved = (dashboard.controls.lon, dashboard.controls.lat)
+    assert moved == pytest.approx((lon + 0.005, lat - 0.003), abs=1e-9)
+    assert dashboard.controls.place == CUSTOM_PLACE
+    assert dashboard.map_view.view == view  # the point is in view: the map stays put
+    assert dashboard.scatter.fit is not None
+
+
+def test_choosing_a_place_recentres_the_map_and_sets_the_seed_dates(dashboard):
+    dashboard.controls.place = THERMAL_PLACE
+    preset = PRESETS[THERMAL_PLACE]
+    assert dashboard.controls.dates == tuple(dt.date.fromisoformat(d) for d in preset["dates"])
+    assert dashboard.map_view.view.contains(*preset["point"])
+    centre = dashboard.map_view.view.centre_lonlat
+    assert centre == pytest.approx(preset["point"], abs=1e-6)
+    assert dashboard.scatter.fit is not None and dashboard.scatter.fit.r2 > 0.5
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_the_basemap_is_only_used_when_its_tiles_can_load(dashboard, monkeypatch, online):
+    monkeypatch.setattr(dashboard_module, "reachable", lambda host: online)
+    dashboard.controls.basemap = "OpenStreetMap"
+    if online:
+        assert dashboard.map_view.basemap == "OpenStreetMap"
+    else:
+        assert dashboard.map_view.basemap == "None"
+        assert dashboard.controls.basemap == "None"
+        assert any("no internet" in w for w in warnings(dashboard))
+
+
+def test_a_dask_scheduler_in_the_environment_runs_the_computations(monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from app import cluster
+
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as local:
+        monkeypatch.setenv(cluster.SCHEDULER_VARIABLE, local.scheduler_address)
+        cluster.connect_from_environment.cache_clear()
+        client = cluster.connect_from_environment()
+        try:
+            assert client.scheduler.address == local.scheduler_address
+            scene = Scene.for_view(Settings(), plan_view(initial_view(*SEED_POINT, 40, 30), "demo"))
+            with distributed.get_task_stream(client) as tasks:
+                Pipeline().collection(scene, None)
+            assert tasks.data, "the collection was not computed on the cluster"
+        finally:
+            client.close()
+            cluster.connect_from_environment.cache_clear()
+
+
+def test_an_unreachable_dask_scheduler_is_reported(pipeline, monkeypatch):
+    from app import cluster
+
+    monkeypatch.setenv(cluster.SCHEDULER_VARIABLE, "tcp://127.0.0.1:9")
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "0.5s")
+    cluster.connect_from_environment.cache_clear()
+    try:
+        dashboard = Dashboard(pipeline=pipeline, view=SMALL_VIEW)
+    finally:
+        cluster.connect_from_environment.cache_clear()
+    assert any("Dask scheduler cannot be reached" in e for e in errors(dashboard))
+    assert dashboard.map_view.images["median"] is not None  # computed locally instead
+
+
+# --- the pieces --------------------------------------------------------------------------------
+
+
+def test_notifier_uses_panel_notifications_when_there_is_a_page(monkeypatch):
+    shown = []
+
+    class Toasts:
+        def error(self, text, duration):
+            shown.append(("error", text, duration))
+
+    monkeypatch.setattr(type(dashboard_module.pn.state), "notifications", property(
+        lambda self: Toasts()))  # fmt: skip
+    notifier = Notifier()
+    notifier.error("boom")
+    assert shown == [("error", "boom", 0)]
+    assert notifier.messages("error") == ["boom"]
+
+
+def test_describe_errors():
+    assert describe(CatalogUnreachableError("x"), "earth-search")[0] == "error"
+    assert "Earth Search" in describe(CatalogUnreachableError("x"), "earth-search")[1]
+    assert describe(NoDataError("nothing"))[0] == "warning"
+    assert describe(ValueError("bad"))[1] == "bad"
+    level, text = describe(RuntimeError("surprise"))
+    assert level == "error" and "RuntimeError" in text
+
+
+def test_lru_cache_evicts_the_least_recently_used():
+    cache: LRUCache[int] = LRUCache(2)
+    assert cache.get_or_compute("a", lambda: 1) == 1
+    assert cache.get_or_compute("b", lambda: 2) == 2
+    assert cache.get_or_compute("a", lambda: 99) == 1  # a hit makes "a" recent
+    cache.put("c", 3)
+    assert "b" not in cache and "a" in cache and "c" in cache
+    assert (cache.hits, cache.misses) == (1, 2)
+    assert cache.find(lambda key: key == "a") == 1
+    assert cache.find(lambda key: key == "zzz") is None
+
+
+def test_a_superseded_job_is_dropped_and_queued_stale_work_is_skipped():
+    jobs = LatestOnly()
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def slow() -> str:
+        started.set()
+        release.wait(5)
+        ran.append("slow")
+        return "slow"
+
+    def quick(name: str):
+        def work() -> str:
+            ran.append(name)
+            return name
+
+        return work
+
+    async def scenario() -> list:
+        first = jobs.next_generation()
+        slow_task = asyncio.ensure_future(jobs.run(first, slow))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        second = jobs.next_generation()
+        queued = asyncio.ensure_future(jobs.run(second, quick("stale")))
+        third = jobs.next_generation()
+        latest = asyncio.ensure_future(jobs.run(third, quick("latest")))
+        release.set()
+        return await asyncio.gather(slow_task, queued, latest, return_exceptions=True)
+
+    slow_result, queued_result, latest_result = asyncio.run(scenario())
+    assert isinstance(slow_result, SupersededError)  # finished, but its result is dropped
+    assert isinstance(queued_result, SupersededError)
+    assert latest_result == "latest"
+    assert ran == ["slow", "latest"]  # the stale queued job never ran
+    jobs.shutdown()
+
+
+def test_required_bands_are_those_of_the_visible_layers():
+    settings = Settings(rgb_bands=("B04", "B03", "B02"))
+    by_key = {spec.key: spec for spec in LAYERS}
+    assert required_bands(by_key["median"], settings) == {"B04", "B03", "B02", "MSK_CLDPRB"}
+    assert required_bands(by_key["mode"], settings) == {"SCL"}
+    assert required_bands(by_key["best_pixel"], settings) == {"B04", "B03", "B02", "MSK_CLDPRB"}
+
+
+def test_quality_mosaics_and_count_follow_the_seeds(pipeline):
+    settings = Settings(cloud_mask=Settings().cloud_mask)
+    scene = Scene.for_view(settings, plan_view(initial_view(*SEED_POINT, 60, 40), "demo"))
+    collection = pipeline.collection(scene, None)
+    cldprb = collection.sel(band="MSK_CLDPRB").values
+    best = pipeline.layer_values(scene, "best_pixel", settings).values
+    worst = pipeline.layer_values(scene, "worst_pixel", settings).values
+    rgb = collection.sel(band=list(settings.rgb_bands)).values
+    lowest = np.nanargmin(cldprb, axis=0)  # ties: the first, as quality_mosaic
+    highest = np.nanargmax(cldprb, axis=0)
+    rows, cols = np.indices(lowest.shape)
+    np.testing.assert_array_equal(best, rgb[lowest, :, rows, cols].transpose(2, 0, 1))
+    np.testing.assert_array_equal(worst, rgb[highest, :, rows, cols].transpose(2, 0, 1))
+    count = pipeline.layer_values(scene, "count", settings).values
+    expected = (cldprb <= 10).sum(axis=0).astype(float)
+    np.testing.assert_array_equal(count, np.where(expected > 0, expected, np.nan))
+
+
+def test_pair_groups_tell_used_filtered_and_partial_pairs_apart():
+    samples = pd.DataFrame({
+        "ndvi": [0.2, 0.9, 0.3, 0.4], "lst": [305.0, 300.0, 310.0, np.nan],
+        "used": [True, False, False, False],
+        "excluded": ["", "ndvi_range", "coverage", "lst NaN"],
+    })  # fmt: skip
+    groups = pair_groups(samples)
+    assert list(groups[USED].index) == [0]
+    assert list(groups[FILTERED].index) == [1]
+    assert list(groups[PARTIAL].index) == [2]  # the NaN LST cannot be drawn
+
+
+def test_plan_view_computes_the_view_at_the_screen_resolution():
+    view = initial_view(*SEED_POINT, 1000, 700)
+    plan = plan_view(view, "demo")
+    assert plan.resolution == native_resolution(SEED_POINT[1])
+    grid = plan.grid
+    assert (grid.width, grid.height) in {(1000, 700), (1001, 701)}  # snapped outwards
+    zoomed_in = View(
+        view.x_range, (view.y_range[0], view.y_range[0] + (view.y_range[1] - view.y_range[0])),
+        4000, 2800,
+    )  # fmt: skip
+    assert plan_view(zoomed_in, "demo").resolution == native_resolution(SEED_POINT[1])
+
+
+def test_plan_view_keeps_zoomed_out_demo_views_within_the_cost_budget():
+    centre = initial_view(*SEED_POINT, 1000, 700)
+    cx, cy = sum(centre.x_range) / 2, sum(centre.y_range) / 2
+    half = 40_000 * mercator_scale(SEED_POINT[1]) / 2  # 40 km wide: 40 m per pixel on the ground
+    view = View((cx - half, cx + half), (cy - half * 0.7, cy + half * 0.7), 1000, 700)
+    plan = plan_view(view, "demo")
+    ground = plan.resolution / mercator_scale(SEED_POINT[1])
+    pixels = (2 * half / plan.resolution) * (1.4 * half / plan.resolution)
+    assert pixels * demo_samples_per_pixel(ground) ** 2 <= 1000 * 700 * 1.01
+    with pytest.raises(ViewError, match="zoom in"):
+        big = MAX_CATALOG_VIEW_M * mercator_scale(SEED_POINT[1])
+        plan_view(View((cx - big, cx + big), (cy - big, cy + big), 1000, 700), "earth-search")
+    with pytest.raises(ViewError, match="no area"):
+        plan_view(View((cx, cx), (cy, cy + 1), 1000, 700), "demo")
+
+
+def test_pairs_selected_in_the_scatter_are_outlined_on_the_map(dashboard):
+    scatter = dashboard.scatter
+    assert scatter.selection is not None
+    used = scatter._drawn.index[scatter._drawn["used"]][:2].tolist()
+    scatter.selection.event(index=used)
+    outlines = scatter.selected_cells
+    assert len(outlines) == 2
+    assert dashboard.map_view._highlight.data == outlines
+    pairs = scatter._drawn.iloc[used].itertuples()
+    for (x0, y0, x1, y1), pair in zip(outlines, pairs, strict=True):
+        # A 0.01-degree cell around the pair's centre, in Web Mercator metres.
+        lon0, lat0 = to_lonlat(x0, y0)
+        lon1, lat1 = to_lonlat(x1, y1)
+        assert (lon1 - lon0, lat1 - lat0) == pytest.approx((0.01, 0.01), rel=1e-6)
+        assert ((lon0 + lon1) / 2, (lat0 + lat1) / 2) == pytest.approx((pair.x, pair.y))
+    scatter.selection.event(index=[])
+    assert dashboard.map_view._highlight.data == []

@@ -1,0 +1,211 @@
+"""The served dashboard in a real browser: Debian's Chromium driven by Playwright.
+
+One server and one page serve the whole module (a first load takes several seconds); the tests
+run in file order and each leaves the page usable. Screenshots go to docs/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from app.serving import CHROMIUM, IMAGES_JS, REPOSITORY, chromium, served_app
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium on this machine"
+)
+
+DOCS = REPOSITORY / "docs"
+LABELS = ("Source", "Point", "Dates", "Bands", "Stretch", "Cloud mask", "Layers")
+VIEWPORT = (1930, 1150)
+#: Chromium's own chatter, not the page's: a software GPU warns about readbacks.
+BENIGN_CONSOLE = ("GL Driver Message", "WebGL")
+
+
+@pytest.fixture(scope="module")
+def served():
+    with served_app() as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser_page(served):
+    with chromium(VIEWPORT) as page:
+        page.console_errors = []
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and not any(text in message.text for text in BENIGN_CONSOLE)
+                and page.console_errors.append(message.text)
+            ),
+        )
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        page.goto(served.url)
+        wait_for_images(page, previous=None, timeout=120)
+        wait_until_idle(page)
+        yield page
+
+
+def map_images(page) -> list:
+    """The map's images (1 x 1 placeholders of hidden layers left out)."""
+    return [image for image in json.loads(page.evaluate(IMAGES_JS)) if image[0] > 1]
+
+
+def wait_for_images(page, previous, timeout: float = 60) -> list:
+    """Wait until the map's images differ from ``previous`` (and exist); return them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        images = map_images(page)
+        if images and images != previous:
+            return images
+        time.sleep(0.1)
+    raise AssertionError(f"the map did not change within {timeout} s (still {previous})")
+
+
+def eventually(condition, timeout: float = 30) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def wait_until_idle(page, timeout: float = 60) -> None:
+    """Wait until the status line says the last refresh finished and no job is running."""
+    page.get_by_text("refreshed in").first.wait_for(timeout=timeout * 1000)
+    progress = page.locator("progress").first
+    # Busy: indeterminate (position -1) or partly filled; idle: empty.
+    assert eventually(lambda: progress.evaluate("(bar) => bar.position") == 0, timeout)
+    time.sleep(0.5)
+
+
+def widget(page, label: str, element: str = "select"):
+    return page.locator(f".bk-input-group:has(> label:text-is('{label}')) {element}")
+
+
+def layer_checkbox(page, label: str):
+    return page.locator(f"label:has-text('{label}') input[type=checkbox]").first
+
+
+def highlighted_cells(page) -> int:
+    """How many cells the map outlines (the quads of the highlight layer)."""
+    return page.evaluate(
+        """() => Math.max(0, ...Bokeh.documents.flatMap(d => d.roots().flatMap(r =>
+             [...r.references()].filter(m => m.type === 'ColumnDataSource' && 'left' in m.data)
+             .map(m => m.data.left.length))))"""
+    )
+
+
+def map_screenshot(page) -> bytes:
+    return page.locator(".bk-Canvas").first.screenshot()
+
+
+def test_the_page_loads_without_console_errors(browser_page):
+    assert map_images(browser_page), "no image on the map"
+    assert browser_page.console_errors == []
+    DOCS.mkdir(exist_ok=True)
+    browser_page.screenshot(path=str(DOCS / "dashboard.png"))
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_each_labelled_widget_is_present(browser_page, label):
+    assert browser_page.get_by_text(label, exact=True).first.is_visible()
+
+
+def test_changing_bands_repaints_the_map(browser_page):
+    before_images, before_pixels = map_images(browser_page), map_screenshot(browser_page)
+    widget(browser_page, "Bands").select_option(label="True colour (B4, B3, B2)")
+    wait_for_images(browser_page, before_images)
+    wait_until_idle(browser_page)
+    assert map_screenshot(browser_page) != before_pixels
+    assert browser_page.get_by_text("Median (B4, B3, B2)").first.is_visible()
+
+
+def test_switching_a_layer_off_removes_it(browser_page):
+    with_median = map_images(browser_page)
+    assert len(with_median) == 1
+    layer_checkbox(browser_page, "Median").uncheck()
+    assert eventually(lambda: map_images(browser_page) == [])
+    assert browser_page.get_by_text("No layer shown").first.is_visible()
+    # Back on, with the mode of the pixel classes and its legend, for the screenshot.
+    layer_checkbox(browser_page, "Median").check()
+    layer_checkbox(browser_page, "Mode (pixel class)").check()
+    assert eventually(lambda: len(map_images(browser_page)) == 2)
+    browser_page.get_by_text("Cloud shadows").first.wait_for(timeout=15_000)
+
+
+def test_the_scatter_shows_its_line_and_equation(browser_page):
+    sources = json.loads(browser_page.evaluate(
+        """() => JSON.stringify(Bokeh.documents.flatMap(d => [...d.all_models])
+             .filter(m => m.type === 'ColumnDataSource' && 'ndvi' in m.data)
+             .map(m => m.data.ndvi.length))"""
+    ))  # fmt: skip
+    assert 2 in sources, f"no fitted line among the scatter's sources {sources}"
+    assert sum(n for n in sources if n != 2) >= 3, "too few pairs drawn"
+    assert browser_page.get_by_text("LST =").first.is_visible()
+    assert browser_page.get_by_text("r² =").first.is_visible()
+    assert browser_page.get_by_text("used by the fit").first.is_visible()
+
+
+def test_pairs_selected_in_the_scatter_are_outlined_on_the_map(browser_page):
+    scatter = browser_page.locator(".bk-Canvas").nth(1).bounding_box()
+    # A box selection (the scatter's active drag tool) over most of the plot's frame; it must
+    # start inside the frame, right of the y axis.
+    browser_page.mouse.move(
+        scatter["x"] + 0.3 * scatter["width"], scatter["y"] + 0.15 * scatter["height"]
+    )
+    browser_page.mouse.down()
+    browser_page.mouse.move(
+        scatter["x"] + 0.95 * scatter["width"], scatter["y"] + 0.55 * scatter["height"], steps=5
+    )
+    browser_page.mouse.up()
+    assert eventually(lambda: highlighted_cells(browser_page) > 0)
+    browser_page.screenshot(path=str(DOCS / "dashboard_scatter.png"))
+
+
+def test_a_click_on_the_map_moves_the_point(browser_page):
+    longitude = widget(browser_page, "Longitude", "input")
+    latitude = widget(browser_page, "Latitude", "input")
+    before = float(longitude.input_value()), float(latitude.input_value())
+    box = browser_page.locator(".bk-Canvas").first.bounding_box()
+    # East and north of the centre, where the point is: a click, not a drag.
+    browser_page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    assert eventually(lambda: float(longitude.input_value()) != before[0])
+    assert float(longitude.input_value()) > before[0]
+    assert float(latitude.input_value()) > before[1]
+    assert widget(browser_page, "Point").input_value() == "Custom point"
+    wait_until_idle(browser_page)
+
+
+def test_a_bad_stretch_is_notified_and_the_page_still_responds(browser_page):
+    minimum = widget(browser_page, "Min", "input")
+    minimum.fill("5000")
+    minimum.press("Enter")
+    browser_page.get_by_text("must be smaller than max").first.wait_for(timeout=15_000)
+    minimum.fill("0")
+    minimum.press("Enter")
+    before = map_images(browser_page)
+    widget(browser_page, "Bands").select_option(label="False colour (B8, B4, B3)")
+    wait_for_images(browser_page, before)
+    browser_page.get_by_text("Median (B8, B4, B3)").first.wait_for(timeout=15_000)
+    assert browser_page.console_errors == []
+
+
+def test_the_thermal_seed_shows_its_sharpened_lst(browser_page):
+    widget(browser_page, "Point").select_option(
+        label="Thermal seed: Central Valley, 19-21 June 2023"
+    )
+    layer_checkbox(browser_page, "LST sharpened (10 m)").check()
+    layer_checkbox(browser_page, "Median").uncheck()
+    layer_checkbox(browser_page, "Mode (pixel class)").uncheck()
+    browser_page.get_by_text("LST sharpened (10 m), 2023-06-20").first.wait_for(timeout=120_000)
+    assert eventually(lambda: len(map_images(browser_page)) == 1, 60)
+    wait_until_idle(browser_page, timeout=120)
+    browser_page.get_by_text("1 km cells, 2023-06-20").first.wait_for(timeout=60_000)
+    assert browser_page.console_errors == []
+    browser_page.screenshot(path=str(DOCS / "dashboard_thermal.png"))
