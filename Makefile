@@ -19,7 +19,8 @@ run: setup
 	$(BIN)/panel serve app/app.py --show
 
 lint: setup
-	$(BIN)/ruff check compositing app tests benchmarks
+	$(BIN)/ruff check compositing app tests benchmarks notebooks
+	$(BIN)/ruff format --check compositing app tests benchmarks notebooks
 
 test: setup lint
 	$(BIN)/python -m pytest
