@@ -30,14 +30,15 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from app.serving import IMAGES_JS
+from benchmarks.measure import ROOT, json_ready, machine
+
 FULL_OUT = ROOT / "benchmarks" / "results"
 QUICK_OUT = ROOT / "benchmarks" / "output"  # gitignored
 
@@ -48,6 +49,7 @@ BROWSER_VIEWPORT = (1930, 1150)
 #: Red bands tried in turn: each change asks for a band combination not computed before.
 RED_BANDS = ("B12", "B01", "B05", "B06", "B07", "B8A", "B09", "B02", "B04", "B11")
 MEAN_GOAL_S, S2CLOUDLESS_GOAL_S = 0.5, 1.5
+PACKAGES = ("panel", "holoviews", "bokeh", "datashader", "numpy", "dask", "playwright")
 
 
 @dataclass
@@ -144,27 +146,20 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
 
 #: Installed before each change: watches the map's image sources every animation frame and
 #: records when their data change (the new image is in the plot; the frame is then painted).
-WATCH_JS = """
+WATCH_JS = (
+    """
 () => {
-  const signature = () => {
-    const parts = [];
-    for (const doc of Bokeh.documents) for (const m of doc.all_models) {
-      if (m.type !== 'ColumnDataSource' || !m.data.image) continue;
-      for (const image of m.data.image) {
-        if (!image || image.length <= 1) continue;
-        let sum = 0;
-        const step = Math.max(1, Math.floor(image.length / 4096));
-        for (let i = 0; i < image.length; i += step) sum = (sum * 31 + (image[i] >>> 0)) % 1e9;
-        parts.push(image.length + ':' + sum);
-      }
-    }
-    return parts.join('|');
-  };
+  const images = """
+    + IMAGES_JS
+    + """;
+  // The map's images that are not 1 x 1 placeholders of hidden layers.
+  const signature = () => JSON.stringify(JSON.parse(images()).filter((image) => image[0] > 1));
   const before = signature();
   window.__changed = null;
   window.__start = performance.now();
   const tick = () => {
-    if (signature() !== before && signature() !== '') {
+    const now = signature();
+    if (now !== before && now !== "[]") {
       requestAnimationFrame(() => { window.__changed = performance.now() - window.__start; });
       return;
     }
@@ -173,6 +168,7 @@ WATCH_JS = """
   requestAnimationFrame(tick);
 }
 """
+)
 
 
 def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
@@ -238,6 +234,20 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
             scenarios["s2cloudless_median"].browser_s.append(
                 timed(lambda v=value: (threshold.fill(v), threshold.press("Enter")))
             )
+        select("Cloud mask").select_option(label="MSK_CLDPRB ≤ 10")
+        time.sleep(3)
+        box = page.locator(".bk-Canvas").first.bounding_box()
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(max(2, repeats // 2)):
+
+            def drag() -> None:
+                page.mouse.move(*centre)
+                page.mouse.down()
+                page.mouse.move(centre[0] - 0.3 * box["width"], centre[1], steps=4)
+                page.mouse.up()
+
+            scenarios["pan_median"].browser_s.append(timed(drag))
+            time.sleep(2)
         plot_size = page.get_by_text("refreshed in").first.text_content()
     return {"first_load_s": first_load, "status": plot_size}
 
@@ -270,6 +280,17 @@ def make_scenarios() -> dict[str, Scenario]:
     }
 
 
+def _context_line(where: str, context: dict) -> str:
+    if not context:
+        return f"- {where}: not run"
+    if "skipped" in context:
+        return f"- {where}: skipped ({context['skipped']})"
+    return (
+        f"- {where}: first view with its thermal fit in {context['first_load_s']:.1f} s; "
+        f"last status: “{context['status']}”"
+    )
+
+
 def _cell(values: list[float]) -> str:
     summary = Scenario.summary(values)
     if summary is None:
@@ -291,23 +312,26 @@ def _met(scenario: Scenario) -> str:
 
 def write_report(out: Path, scenarios: dict[str, Scenario], details: dict, seconds: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    loads = details.get("load_average", [])
+    host = machine(PACKAGES)
     (out / "app.json").write_text(
         json.dumps(
-            {
-                "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "seconds": seconds,
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "details": details,
-                "scenarios": {
-                    key: {
-                        **asdict(s),
-                        "in_process": Scenario.summary(s.in_process_s),
-                        "browser": Scenario.summary(s.browser_s),
-                    }
-                    for key, s in scenarios.items()
-                },
-            },
+            json_ready(
+                {
+                    "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "seconds": seconds,
+                    "machine": host,
+                    "details": details,
+                    "scenarios": {
+                        key: {
+                            **asdict(s),
+                            "in_process": Scenario.summary(s.in_process_s),
+                            "browser": Scenario.summary(s.browser_s),
+                        }
+                        for key, s in scenarios.items()
+                    },
+                }
+            ),
             indent=2,
         )
     )
@@ -315,16 +339,22 @@ def write_report(out: Path, scenarios: dict[str, Scenario], details: dict, secon
         "# Dashboard latency",
         "",
         f"Generated by `python -m benchmarks.bench_app` on "
-        f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} in {seconds:.0f} s "
-        f"({os.cpu_count()} CPUs, load average {load:.2f} at the end).",
+        f"{dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} in {seconds:.0f} s.",
+        "",
+        f"- Machine: {host['usable_cpus']} usable CPUs, {host['ram_gib']} GiB RAM, {host['cpu']}; "
+        f"Python {host['python']}; "
+        + ", ".join(f"{name} {version}" for name, version in host["versions"].items()),
+        "- Load average (1 min) at the start and the end: "
+        + ", ".join(f"{value:.2f}" for value in loads)
+        + " (the browser, the server and other work share the cores)",
         "",
         "From a widget change to the new image of the demo scene's 1000 × 700 pixel view: "
         "median (min–max, n). In-process: a `Dashboard` driven through its parameters, until "
         "the layer's RGBA image exists. Browser: `panel serve` in Chromium, until the new "
         "image data is in the map's plot and a frame is drawn.",
         "",
-        f"- In-process: {details.get('in_process', {})}",
-        f"- Browser: {details.get('browser', {})}",
+        _context_line("In-process", details.get("in_process", {})),
+        _context_line("Browser", details.get("browser", {})),
         "",
         "| Change | Goal | In-process | Browser | Met? | Note |",
         "|---|---|---|---|---|---|",
@@ -348,9 +378,11 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or (QUICK_OUT if args.quick else FULL_OUT)
     scenarios = make_scenarios()
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     details: dict[str, object] = {"in_process": in_process(scenarios, repeats)}
     if not args.no_browser:
         details["browser"] = browser(scenarios, repeats)
+    details["load_average"] = [load_start, os.getloadavg()[0]]
     write_report(out, scenarios, details, time.perf_counter() - started)
     print((out / "app.md").read_text())
 

@@ -87,7 +87,27 @@ def thermal_table() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"reducers": reducers_table, "clouds": clouds_table, "thermal": thermal_table}
+def app_table() -> str:
+    """The latency table of ``benchmarks/results/app.md`` (written by ``bench_app``), as is."""
+    report = (RESULTS / "app.md").read_text().splitlines()
+    table = [line for line in report if line.startswith("|")]
+    data = json.loads((RESULTS / "app.json").read_text())
+    machine = data["machine"]
+    table += [
+        "",
+        f"Measured {data['generated'][:10]} on {machine['usable_cpus']} cores ({machine['cpu']}), "
+        "server, browser and benchmark sharing them (`python -m benchmarks.bench_app`; details "
+        "in `benchmarks/results/app.md`).",
+    ]
+    return "\n".join(table)
+
+
+TABLES = {
+    "reducers": reducers_table,
+    "clouds": clouds_table,
+    "thermal": thermal_table,
+    "app": app_table,
+}
 
 
 def main() -> int:
