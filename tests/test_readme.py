@@ -1,0 +1,48 @@
+"""The README's Python examples run as written, and say what they print."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import REPO
+
+README = REPO / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_the_readme_has_its_examples():
+    assert len(python_blocks()) >= 5
+
+
+def test_the_readme_examples_run_in_order(capsys):
+    namespace: dict[str, object] = {}
+    for block in python_blocks():
+        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102  (our own README)
+
+    median, best = namespace["median"], namespace["best"]
+    assert median.dims == ("band", "y", "x") and best.dims == ("band", "y", "x")
+    assert namespace["count"].data.dims == ("band", "y", "x")
+    assert namespace["cloudless"].dims == ("band", "y", "x")
+    # The comment beside print(result) quotes the fit that the demo scene gives.
+    quoted = re.search(r"print\(result\)\s+# (y = .*?) \.\.\.", README.read_text()).group(1)
+    assert quoted in capsys.readouterr().out.replace("   r²", ", r²")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """The examples run on the demo scene: any attempt to reach the internet is a failure."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if host not in ("127.0.0.1", "::1", "localhost") and not str(address).startswith("/"):
+            raise AssertionError(f"the README's examples tried to reach {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
