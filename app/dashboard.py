@@ -48,6 +48,9 @@ Job = Callable[[], Awaitable[None]]
 TITLE = "Composite Explorer"
 #: Share of the progress bar for loading the images (dask's progress), before the layers.
 LOADING_SHARE = 0.5
+#: Narrowest map (pixels) before the NDVI-LST panel (SCATTER_WIDTH) wraps below it.
+MIN_MAP_WIDTH = 600
+SCATTER_WIDTH = 420
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -394,11 +397,16 @@ class Dashboard(pn.viewable.Viewer):
             margin=(0, 10),
             styles={"font-size": "12px", "color": "#8a4b00"},
         )
-        return pn.Row(
-            pn.Column(synthetic, progress, self.map_view, status, sizing_mode="stretch_width"),
-            pn.Column(self.scatter, width=420, margin=(0, 0, 0, 10)),
-            sizing_mode="stretch_both",
-        )
+        # The map takes what the NDVI-LST panel leaves, but not less than MIN_MAP_WIDTH: on a
+        # narrower screen (or a notebook cell) the panel wraps below the map instead.
+        return pn.FlexBox(
+            pn.Column(
+                synthetic, progress, self.map_view, status, sizing_mode="stretch_width",
+                min_width=MIN_MAP_WIDTH, styles={"flex": f"1 1 {MIN_MAP_WIDTH}px"},
+            ),
+            pn.Column(self.scatter, width=SCATTER_WIDTH, margin=(0, 0, 0, 10)),
+            flex_wrap="wrap", sizing_mode="stretch_width",
+        )  # fmt: skip
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Row(

@@ -26,7 +26,7 @@ from holoviews.element import tiles
 from .legend import legend_html
 from .options import LAYERS
 from .render import LayerImage
-from .view import View, initial_view, to_lonlat, to_mercator
+from .view import View, initial_view, resized, to_lonlat, to_mercator
 
 log = logging.getLogger("app")
 TILES = {"OpenStreetMap": tiles.OSM, "Esri imagery": tiles.EsriImagery}
@@ -55,6 +55,8 @@ class MapView(pn.viewable.Viewer):
         self.legend = pn.pane.HTML(legend_html([]), sizing_mode="stretch_width", margin=(0, 10))
         self.pane = pn.pane.HoloViews(sizing_mode="stretch_both", margin=0, linked_axes=False)
         self._drawn: tuple[str, ...] = ()
+        #: Whether the user has panned or zoomed (the plot reported ranges of its own).
+        self._moved = False
         self._build()
 
     # --- what the dashboard calls -----------------------------------------------------------
@@ -76,6 +78,7 @@ class MapView(pn.viewable.Viewer):
 
     def recentre(self, point: tuple[float, float]) -> None:
         """Jump to a point: a new view around it and its thermal area, same plot size."""
+        self._moved = False
         self.view = initial_view(
             *point, self.view.width, self.view.height, span_m=self._frame.data[1] * AREA_MARGIN
         )
@@ -182,14 +185,26 @@ class MapView(pn.viewable.Viewer):
         view = View(tuple(map(float, x_range)), tuple(map(float, y_range)),
                     self.view.width, self.view.height)  # fmt: skip
         if view != self.view:
+            self._moved = True
             self.view = view
 
     def _size_changed(self, width=None, height=None, scale=None) -> None:
         log.debug("plot size %s x %s", width, height)
         if not width or not height:
             return
-        if (int(width), int(height)) != (self.view.width, self.view.height):
-            self.view = View(self.view.x_range, self.view.y_range, int(width), int(height))
+        width, height = int(width), int(height)
+        if (width, height) == (self.view.width, self.view.height):
+            return
+        # The plot keeps the ranges it was built with whatever its size: on a plot of another
+        # shape the image would be stretched and the computed extent would not be the one on
+        # screen. Give it ranges of the plot's shape and rebuild it: until the user moves the map,
+        # the point's thermal area framed as at the start; after, the same centre and zoom.
+        if self._moved:
+            self.view = resized(self.view, width, height)
+        else:
+            point, area_m = self._frame.data
+            self.view = initial_view(*point, width, height, span_m=area_m * AREA_MARGIN)
+        self._build()
 
     def _clicked(self, x=None, y=None) -> None:
         if x is not None and y is not None:

@@ -7,7 +7,8 @@ pixel), so zooming in recomputes finer. Two limits keep a refresh affordable:
 * never finer than Sentinel-2's 10 m on the ground (zooming further only enlarges pixels);
 * a cost budget: the demo scene supersamples coarse pixels (k x k samples per pixel, more when
   zoomed out), so a zoomed-out view is computed at a coarser resolution than the screen's
-  until it costs no more than a full-resolution view of the same size in pixels; real catalogs
+  until it costs no more than a full-resolution view of the same size in pixels (just above a
+  sampling step, the step's own, slightly finer resolution is cheaper and is used); real catalogs
   read full-resolution data whatever the zoom, so their views are limited in area instead.
 """
 
@@ -104,6 +105,18 @@ def initial_view(
     return View((x - half_w, x + half_w), (y - half_h, y + half_h), width, height)
 
 
+def resized(view: View, width: int, height: int) -> View:
+    """The view on a plot of a new size: same centre and resolution (metres per pixel), as a web
+    map does when its window is resized; the extent grows or shrinks with the plot."""
+    resolution = max(
+        (view.x_range[1] - view.x_range[0]) / view.width,
+        (view.y_range[1] - view.y_range[0]) / view.height,
+    )
+    x, y = sum(view.x_range) / 2, sum(view.y_range) / 2
+    half_w, half_h = width * resolution / 2, height * resolution / 2
+    return View((x - half_w, x + half_w), (y - half_h, y + half_h), width, height)
+
+
 def demo_samples_per_pixel(ground_resolution: float) -> int:
     """How many sub-samples the demo scene averages per pixel at a ground resolution.
 
@@ -149,10 +162,32 @@ def plan_view(view: View, source: str) -> ViewPlan:
     return ViewPlan(bbox, round(resolution, 2))
 
 
+#: Ground resolutions (m) up to which the demo scene takes 1, 3 and 5 samples per pixel.
+_DEMO_SAMPLE_STEPS_M = (25.0, 80.0, 200.0)
+#: A resolution a little finer than the screen's is taken if it costs at most this much more
+#: than the budget and needs fewer samples per pixel (e.g. 25 m instead of 26 m).
+_SNAP_TOLERANCE = 1.25
+
+
 def _within_demo_budget(resolution: float, width_m: float, height_m: float, scale: float) -> float:
-    """The finest resolution >= ``resolution`` whose demo-scene cost (pixels x samples) is at
-    most that of the same view at ``resolution`` with one sample per pixel."""
+    """The resolution to compute a demo view at: its cost (pixels x samples) at most that of the
+    same view at ``resolution`` with one sample per pixel.
+
+    Just above a step of the demo's sampling (say 26 m on the ground, 9 samples per pixel), the
+    step itself (25 m, one sample) is a little finer and much cheaper: it is taken when its cost
+    is within the tolerance. Otherwise the resolution is coarsened until the cost fits."""
     budget = (width_m / resolution) * (height_m / resolution)
+
+    def cost(candidate: float) -> float:
+        k = demo_samples_per_pixel(candidate / scale)
+        return (width_m / candidate) * (height_m / candidate) * k * k
+
+    if cost(resolution) <= budget * 1.0001:
+        return resolution
+    for step_m in _DEMO_SAMPLE_STEPS_M:
+        snapped = step_m * scale * 0.99  # safely inside the step, whatever the rounding
+        if snapped < resolution and cost(snapped) <= budget * _SNAP_TOLERANCE:
+            return snapped
     candidate = resolution
     while True:
         k = demo_samples_per_pixel(candidate / scale)

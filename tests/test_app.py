@@ -36,6 +36,7 @@ from app.view import (
     mercator_scale,
     native_resolution,
     plan_view,
+    resized,
     to_lonlat,
 )
 from compositing.sources.demo import PRESETS
@@ -507,3 +508,60 @@ def test_pairs_selected_in_the_scatter_are_outlined_on_the_map(dashboard):
         assert ((lon0 + lon1) / 2, (lat0 + lat1) / 2) == pytest.approx((pair.x, pair.y))
     scatter.selection.event(index=[])
     assert dashboard.map_view._highlight.data == []
+
+
+def pixel_sizes(view: View) -> tuple[float, float]:
+    return (
+        (view.x_range[1] - view.x_range[0]) / view.width,
+        (view.y_range[1] - view.y_range[0]) / view.height,
+    )
+
+
+def test_a_resized_view_keeps_its_centre_and_resolution():
+    view = initial_view(*SEED_POINT, 1000, 700, span_m=11_500)
+    narrow = resized(view, 436, 700)
+    assert (narrow.width, narrow.height) == (436, 700)
+    assert narrow.centre_lonlat == pytest.approx(view.centre_lonlat)
+    assert pixel_sizes(narrow) == pytest.approx(pixel_sizes(view))
+
+
+def test_a_view_just_coarser_than_a_demo_sampling_step_snaps_to_it():
+    # 26 m on the ground would take 3 x 3 samples per pixel (9 times the cost) and be coarsened
+    # several times over; 25 m, one sample per pixel, costs only 8% more than the budget.
+    scale = mercator_scale(SEED_POINT[1])
+    x, y = (
+        initial_view(*SEED_POINT, 10, 10).x_range[0],
+        initial_view(*SEED_POINT, 10, 10).y_range[0],
+    )
+    half_w, half_h = 500 * 26 * scale, 350 * 26 * scale
+    view = View((x - half_w, x + half_w), (y - half_h, y + half_h), 1000, 700)
+    ground = plan_view(view, "demo").resolution / scale
+    assert 24 < ground <= 25 and demo_samples_per_pixel(ground) == 1
+
+
+def test_the_map_follows_the_plot_size_with_square_pixels(dashboard):
+    """A plot narrower than the first view (a laptop screen, a notebook cell) gets ranges of its
+    own shape: pixels stay square and the computed extent is the one on screen."""
+    map_view = dashboard.map_view
+    map_view._size_changed(width=436, height=700)
+    view = map_view.view
+    assert (view.width, view.height) == (436, 700)
+    x_size, y_size = pixel_sizes(view)
+    assert x_size == pytest.approx(y_size)
+    # Not yet moved by the user: the thermal area still fits across the narrow side.
+    area_m = dashboard.controls.area_km * 1000
+    assert 436 * x_size >= area_m * mercator_scale(SEED_POINT[1])
+    plan = plan_view(view, "demo")
+    assert plan.resolution / mercator_scale(SEED_POINT[1]) <= 25  # one sample per pixel
+    # After a pan, a resize keeps the zoom level.
+    map_view._ranges_changed(
+        x_range=(view.x_range[0] + 1000, view.x_range[1] + 1000), y_range=view.y_range
+    )
+    map_view._size_changed(width=800, height=700)
+    assert pixel_sizes(map_view.view) == pytest.approx((x_size, y_size))
+    # The dashboard recomputed for the new view: the median covers it (to a pixel).
+    left, bottom, right, top = map_view.images["median"].bounds
+    (x0, x1), (y0, y1) = map_view.view.x_range, map_view.view.y_range
+    pixel = plan_view(map_view.view, "demo").resolution
+    assert abs(left - x0) <= pixel and abs(right - x1) <= pixel
+    assert abs(bottom - y0) <= pixel and abs(top - y1) <= pixel

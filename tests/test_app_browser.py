@@ -209,3 +209,44 @@ def test_the_thermal_seed_shows_its_sharpened_lst(browser_page):
     browser_page.get_by_text("1 km cells, 2023-06-20").first.wait_for(timeout=60_000)
     assert browser_page.console_errors == []
     browser_page.screenshot(path=str(DOCS / "dashboard_thermal.png"))
+
+
+def map_frame(page) -> dict:
+    """The map plot's ranges and frame size in pixels, as the browser has them."""
+    return json.loads(
+        page.evaluate(
+            """() => { for (const doc of Bokeh.documents) for (const m of doc._all_models.values())
+                 if (m.type === 'Figure' && m.match_aspect && m.inner_width > 0 &&
+                     m.x_range.end - m.x_range.start > 1000)
+                   return JSON.stringify({x: m.x_range.end - m.x_range.start,
+                     y: m.y_range.end - m.y_range.start, width: m.inner_width,
+                     height: m.inner_height});
+               return 'null'; }"""
+        )
+    )
+
+
+def test_a_laptop_sized_window_keeps_square_pixels_and_wraps_the_scatter(browser_page):
+    """At 1366 x 768 the map narrows: its ranges follow its shape (no stretched image, the
+    extent computed is the one shown) and the NDVI-LST panel moves below it."""
+    try:
+        browser_page.set_viewport_size({"width": 1366, "height": 768})
+
+        def square() -> bool:
+            frame = map_frame(browser_page)
+            return (
+                frame is not None
+                and frame["width"] < VIEWPORT[0] / 2
+                and abs(frame["x"] / frame["width"] / (frame["y"] / frame["height"]) - 1) < 0.02
+            )
+
+        assert eventually(square, 60), map_frame(browser_page)
+        frame = map_frame(browser_page)
+        status = browser_page.get_by_text(f"view {frame['width']} × {frame['height']} px")
+        status.first.wait_for(timeout=60_000)
+        map_box = browser_page.locator(".bk-Canvas").first.bounding_box()
+        title_box = browser_page.get_by_text("NDVI – LST (1 km pairs)").first.bounding_box()
+        assert title_box["y"] > map_box["y"] + map_box["height"]  # wrapped below the map
+        assert browser_page.console_errors == []
+    finally:
+        browser_page.set_viewport_size({"width": VIEWPORT[0], "height": VIEWPORT[1]})
