@@ -13,6 +13,8 @@ What is cached, and why (each an LRU, see :mod:`app.cache`):
   real catalogs load only the bands the visible layers need.
 * the s2cloudless **probability** (the model is the slow part of the method; its parameters
   only change what follows it), and each cloud **mask**;
+* each **band's composite** (a method, a band, a mask), so that a new band triplet computes only
+  the bands not seen before; computed in row strips, one per core, in parallel threads;
 * each layer's **values** (before colouring), so that a stretch change only recolours;
 * the thermal analysis' **inputs** (the LST and the 10 m NDVI) and each **fit**.
 """
@@ -20,7 +22,9 @@ What is cached, and why (each an LRU, see :mod:`app.cache`):
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +51,11 @@ CLOUD_SCORE_BAND = "cloud_score"
 ProgressReport = Callable[[float], None]
 #: Layers made from MSK_CLDPRB (the seeds' sum, product, count and quality mosaics).
 CLDPRB_LAYERS = frozenset({"sum", "product", "count", "best_pixel", "worst_pixel"})
+#: Row strips a composite of an in-memory collection is split into: one per core, each in a
+#: thread of its own (the engine's kernels release the GIL). Plain threads, not dask: on arrays
+#: already in memory, dask's graph (hashing the data to name it) costs more than it saves.
+STRIPS = max(1, min(os.cpu_count() or 1, 8))
+_STRIP_POOL = ThreadPoolExecutor(max_workers=STRIPS, thread_name_prefix="composite-strip")
 
 
 class NoDataError(ValueError):
@@ -132,6 +141,7 @@ class Pipeline:
         self.collections: LRUCache[xr.DataArray] = LRUCache(collections)
         self.probabilities: LRUCache[xr.DataArray] = LRUCache(4)
         self.masks: LRUCache[xr.DataArray] = LRUCache(8)
+        self.band_composites: LRUCache[xr.DataArray] = LRUCache(36)
         self.values: LRUCache[xr.DataArray] = LRUCache(24)
         self.thermal_inputs_cache: LRUCache[ThermalInputs] = LRUCache(4)
         self.fits: LRUCache[thermal.SharpenResult] = LRUCache(16)
@@ -227,6 +237,26 @@ class Pipeline:
         drop = self.drop_mask(scene, mask)
         return selected if drop is None else selected.where(~drop)
 
+    def band_composite(self, scene: Scene, band: str, method: str, mask: CloudMask) -> xr.DataArray:
+        """One band's composite ``(band, y, x)`` of the masked collection (float32)."""
+
+        def compute() -> xr.DataArray:
+            # Loaded (or found in the caches) here, once; the threads only read them.
+            collection = self.collection(scene, {band} | mask_bands(mask)).sel(band=[band])
+            drop = self.drop_mask(scene, mask)
+
+            def strip(rows: slice) -> xr.DataArray:
+                part = collection.isel(y=rows)
+                if drop is not None:
+                    part = part.where(~drop.isel(y=rows))
+                return compositing.composite(part, method).astype(np.float32)
+
+            step = -(-collection.sizes["y"] // STRIPS)
+            rows = [slice(start, start + step) for start in range(0, collection.sizes["y"], step)]
+            return xr.concat(list(_STRIP_POOL.map(strip, rows)), dim="y")
+
+        return self.band_composites.get_or_compute((scene, band, method, mask.key), compute)
+
     # --- layers -----------------------------------------------------------------------------
 
     def layer_values(self, scene: Scene, key: str, settings: Settings) -> xr.DataArray:
@@ -257,8 +287,11 @@ class Pipeline:
         if problem is not None:
             raise problem
         if spec.kind == "rgb" and spec.method != "quality_mosaic":
-            masked = self.masked(scene, unique_rgb, settings.cloud_mask)
-            values = compositing.composite(masked, spec.method).sel(band=rgb)
+            per_band = [
+                self.band_composite(scene, band, spec.method, settings.cloud_mask)
+                for band in unique_rgb
+            ]
+            values = xr.concat(per_band, dim="band").sel(band=rgb)
         elif spec.method == "quality_mosaic":
             collection = self.collection(scene, set(unique_rgb) | {"MSK_CLDPRB"})
             cloud_probability = collection.sel(band="MSK_CLDPRB")

@@ -8,6 +8,7 @@ pipeline (and its caches) is shared by the tests of this module.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import threading
 
@@ -103,6 +104,26 @@ def test_changing_bands_recolours_from_the_cached_collection(dashboard, pipeline
     assert image_bytes(dashboard, "median") != before
     assert "Median (B4, B3, B2)" in dashboard.map_view.legend.object
     assert pipeline.collections.misses == loads  # the view's images were not loaded again
+
+
+def test_a_new_band_triplet_computes_only_its_new_bands(dashboard, pipeline):
+    dashboard.controls.param.update(red="B11", green="B08", blue="B03")
+    computed = pipeline.band_composites.misses
+    dashboard.controls.red = "B12"  # B08 and B03 were composited already
+    assert pipeline.band_composites.misses == computed + 1
+
+
+@pytest.mark.parametrize("mask", ["none", "cldprb", "scl"])
+@pytest.mark.parametrize("method", ["median", "mean", "mosaic"])
+def test_band_composites_in_strips_equal_the_whole_composite(dashboard, pipeline, mask, method):
+    settings = dashboard._settings()
+    scene = Scene.for_view(settings, plan_view(dashboard.map_view.view, "demo"))
+    cloud_mask = dataclasses.replace(settings.cloud_mask, method=mask)
+    strips = pipeline.band_composite(scene, "B04", method, cloud_mask)
+    whole = compositing.composite(pipeline.masked(scene, ["B04"], cloud_mask), method)
+    assert strips.sizes == whole.sizes and strips.sizes["y"] > 100
+    np.testing.assert_allclose(strips.values, whole.values.astype(np.float32), rtol=1e-6)
+    assert np.isnan(strips.values).sum() == np.isnan(whole.values).sum()
 
 
 def test_a_free_rgb_choice_is_a_custom_preset(dashboard):
