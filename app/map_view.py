@@ -37,6 +37,11 @@ MAP_HEIGHT = 734  # a 700-pixel-high plot frame plus the x axis
 _TRANSPARENT = np.zeros((1, 1, 4), dtype=np.uint8)
 
 
+def framed(point: tuple[float, float], area_m: float, width: int, height: int) -> View:
+    """A view of the point's thermal area with room around it, on a plot of this size."""
+    return initial_view(*point, width, height, span_m=area_m * AREA_MARGIN)
+
+
 class MapView(pn.viewable.Viewer):
     """The map of the layers, the point and the thermal area."""
 
@@ -46,7 +51,7 @@ class MapView(pn.viewable.Viewer):
 
     def __init__(self, point: tuple[float, float], area_m: float, **params) -> None:
         if params.get("view") is None:
-            params["view"] = initial_view(*point, *DEFAULT_SIZE, span_m=area_m * AREA_MARGIN)
+            params["view"] = framed(point, area_m, *DEFAULT_SIZE)
         super().__init__(**params)
         self.images: dict[str, LayerImage | None] = {spec.key: None for spec in LAYERS}
         self._pipes = {spec.key: hv.streams.Pipe(data=None) for spec in LAYERS}
@@ -79,9 +84,7 @@ class MapView(pn.viewable.Viewer):
     def recentre(self, point: tuple[float, float]) -> None:
         """Jump to a point: a new view around it and its thermal area, same plot size."""
         self._moved = False
-        self.view = initial_view(
-            *point, self.view.width, self.view.height, span_m=self._frame.data[1] * AREA_MARGIN
-        )
+        self.view = framed(point, self._frame.data[1], self.view.width, self.view.height)
         self._build()
 
     def set_layers(self, keys: tuple[str, ...]) -> None:
@@ -202,8 +205,7 @@ class MapView(pn.viewable.Viewer):
         if self._moved:
             self.view = resized(self.view, width, height)
         else:
-            point, area_m = self._frame.data
-            self.view = initial_view(*point, width, height, span_m=area_m * AREA_MARGIN)
+            self.view = framed(*self._frame.data, width, height)
         self._build()
 
     def _clicked(self, x=None, y=None) -> None:

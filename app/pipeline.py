@@ -241,18 +241,13 @@ class Pipeline:
         """One band's composite ``(band, y, x)`` of the masked collection (float32)."""
 
         def compute() -> xr.DataArray:
-            # Loaded (or found in the caches) here, once; the threads only read them.
-            collection = self.collection(scene, {band} | mask_bands(mask)).sel(band=[band])
-            drop = self.drop_mask(scene, mask)
+            masked = self.masked(scene, [band], mask)
 
             def strip(rows: slice) -> xr.DataArray:
-                part = collection.isel(y=rows)
-                if drop is not None:
-                    part = part.where(~drop.isel(y=rows))
-                return compositing.composite(part, method).astype(np.float32)
+                return compositing.composite(masked.isel(y=rows), method).astype(np.float32)
 
-            step = -(-collection.sizes["y"] // STRIPS)
-            rows = [slice(start, start + step) for start in range(0, collection.sizes["y"], step)]
+            step = -(-masked.sizes["y"] // STRIPS)
+            rows = [slice(start, start + step) for start in range(0, masked.sizes["y"], step)]
             return xr.concat(list(_STRIP_POOL.map(strip, rows)), dim="y")
 
         return self.band_composites.get_or_compute((scene, band, method, mask.key), compute)

@@ -86,7 +86,7 @@ def colour_layer(key: str, values: xr.DataArray, settings: Settings) -> LayerIma
                         palette=(MASK_COLOUR,), opacity=MASK_OPACITY)  # fmt: skip
     else:
         raise ValueError(f"{key} is a thermal layer: use colour_thermal_layer")
-    return LayerImage(key, rgba, grid_bounds(values), legend)
+    return LayerImage(key, rgba, vis.pixel_bounds(values), legend)
 
 
 def colour_thermal_layer(
@@ -116,19 +116,6 @@ def _rgb_range(
         return low, high, stretch.gamma
     seed = vis.SEED_VIS["quality_mosaic" if method == "quality_mosaic" else "rgb"]
     return seed.minimum, seed.maximum, seed.gamma
-
-
-def grid_bounds(values: xr.DataArray) -> tuple[float, float, float, float]:
-    """(left, bottom, right, top) of a north-up array from its pixel-centre coordinates."""
-    x, y = values["x"].values, values["y"].values
-    dx = abs(x[1] - x[0]) if x.size > 1 else 1.0
-    dy = abs(y[1] - y[0]) if y.size > 1 else dx
-    return (
-        float(x.min() - dx / 2),
-        float(y.min() - dy / 2),
-        float(x.max() + dx / 2),
-        float(y.max() + dy / 2),
-    )
 
 
 def regrid(values: xr.DataArray, grid: Grid) -> np.ndarray:

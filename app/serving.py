@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,3 +145,39 @@ def chromium(viewport: tuple[int, int] = (1800, 1000)) -> Iterator[object]:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
+
+
+def widget(page, label: str, element: str = "select"):
+    """The ``element`` (select, input) of the dashboard widget labelled ``label``."""
+    return page.locator(f".bk-input-group:has(> label:text-is('{label}')) {element}")
+
+
+def layer_checkbox(page, label: str):
+    """The Layers checkbox of the layer labelled ``label``."""
+    return page.locator(f"label:has-text('{label}') input[type=checkbox]").first
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 30) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def wait_until_idle(page, timeout: float = 60) -> None:
+    """Wait until the status line says a refresh finished and no job is running.
+
+    Raises
+    ------
+    TimeoutError
+        Still busy after ``timeout`` seconds.
+    """
+    page.get_by_text("refreshed in").first.wait_for(timeout=timeout * 1000)
+    progress = page.locator("progress").first
+    # Busy: indeterminate (position -1) or partly filled; idle: empty.
+    if not eventually(lambda: progress.evaluate("(bar) => bar.position") == 0, timeout):
+        raise TimeoutError(f"the dashboard is still busy after {timeout:g} s")
+    time.sleep(0.5)  # the last images reach the page after the bar empties

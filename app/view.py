@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyproj
 
-from compositing.sources import Grid, grid_for
+from compositing.sources import Grid, demo, grid_for
 
 WEB_MERCATOR = "EPSG:3857"
 #: Sentinel-2's finest bands, in metres on the ground.
@@ -118,17 +118,10 @@ def resized(view: View, width: int, height: int) -> View:
 
 
 def demo_samples_per_pixel(ground_resolution: float) -> int:
-    """How many sub-samples the demo scene averages per pixel at a ground resolution.
-
-    The demo scene renders coarse pixels as the mean of k x k samples (1 up to 25 m, 3 up to
-    80 m, 5 up to 200 m, 7 beyond; see compositing.sources.demo): its cost per pixel grows as
-    k squared, which is what the cost budget of :func:`plan_view` accounts for.
-    """
-    if ground_resolution <= 25:
-        return 1
-    if ground_resolution <= 80:
-        return 3
-    return 5 if ground_resolution <= 200 else 7
+    """How many sub-samples (per side) the demo scene averages per pixel at a ground resolution:
+    its cost per pixel grows as the square, which is what the cost budget of :func:`plan_view`
+    accounts for."""
+    return demo.samples_per_pixel(ground_resolution)
 
 
 def plan_view(view: View, source: str) -> ViewPlan:
@@ -162,8 +155,6 @@ def plan_view(view: View, source: str) -> ViewPlan:
     return ViewPlan(bbox, round(resolution, 2))
 
 
-#: Ground resolutions (m) up to which the demo scene takes 1, 3 and 5 samples per pixel.
-_DEMO_SAMPLE_STEPS_M = (25.0, 80.0, 200.0)
 #: A resolution a little finer than the screen's is taken if it costs at most this much more
 #: than the budget and needs fewer samples per pixel (e.g. 25 m instead of 26 m).
 _SNAP_TOLERANCE = 1.25
@@ -184,14 +175,11 @@ def _within_demo_budget(resolution: float, width_m: float, height_m: float, scal
 
     if cost(resolution) <= budget * 1.0001:
         return resolution
-    for step_m in _DEMO_SAMPLE_STEPS_M:
-        snapped = step_m * scale * 0.99  # safely inside the step, whatever the rounding
+    for coarsest_m, _ in demo.SAMPLE_STEPS:
+        snapped = coarsest_m * scale * 0.99  # safely inside the step, whatever the rounding
         if snapped < resolution and cost(snapped) <= budget * _SNAP_TOLERANCE:
             return snapped
     candidate = resolution
-    while True:
-        k = demo_samples_per_pixel(candidate / scale)
-        cost = (width_m / candidate) * (height_m / candidate) * k * k
-        if cost <= budget * 1.0001:
-            return candidate
+    while cost(candidate) > budget * 1.0001:
         candidate *= 1.05
+    return candidate

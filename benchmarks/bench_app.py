@@ -173,7 +173,14 @@ WATCH_JS = (
 
 def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
     """Time the same changes in Chromium against ``panel serve``."""
-    from app.serving import CHROMIUM, chromium, served_app
+    from app.serving import (
+        CHROMIUM,
+        chromium,
+        layer_checkbox,
+        served_app,
+        wait_until_idle,
+        widget,
+    )
 
     if not CHROMIUM.exists():
         return {"skipped": f"no Chromium at {CHROMIUM}"}
@@ -183,47 +190,43 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
         status = page.get_by_text("refreshed in").first
         status.wait_for(timeout=180_000)
         first_load = time.perf_counter() - started
-        time.sleep(3)  # let the first refresh's thermal fit finish
-
-        def select(label: str):
-            return page.locator(f".bk-input-group:has(> label:text-is('{label}')) select")
-
-        def layer(label: str):
-            return page.locator(f"label:has-text('{label}') input[type=checkbox]").first
+        wait_until_idle(page)  # the first refresh's thermal fit too
 
         def timed(change: Callable[[], None], timeout_s: float = 60) -> float:
             page.evaluate(WATCH_JS)
             change()
             page.wait_for_function("window.__changed !== null", timeout=timeout_s * 1000)
             elapsed = page.evaluate("window.__changed") / 1000
-            time.sleep(0.3)  # let the refresh's remaining steps (legend, fit) finish
+            wait_until_idle(page)  # the refresh's remaining steps (legend, fit)
             return elapsed
 
-        layer("Mean").check()
-        layer("Median").uncheck()
-        time.sleep(2)
+        layer_checkbox(page, "Mean").check()
+        layer_checkbox(page, "Median").uncheck()
+        wait_until_idle(page)
         for method in ("mean", "median"):
             if method == "median":
-                layer("Median").check()
-                layer("Mean").uncheck()
-                time.sleep(2)
+                layer_checkbox(page, "Median").check()
+                layer_checkbox(page, "Mean").uncheck()
+                wait_until_idle(page)
             green = "B08" if method == "mean" else "B8A"
-            select("G").select_option(green)
-            time.sleep(2)
+            widget(page, "G").select_option(green)
+            wait_until_idle(page)
             for index in range(repeats):
                 red = RED_BANDS[(index + 3) % len(RED_BANDS)]
                 scenarios[f"bands_{method}"].browser_s.append(
-                    timed(lambda r=red: select("R").select_option(r))
+                    timed(lambda r=red: widget(page, "R").select_option(r))
                 )
-        maximum = page.locator(".bk-input-group:has(> label:text-is('Max')) input")
+        maximum = widget(page, "Max", "input")
         for index in range(repeats):
             scenarios["stretch_median"].browser_s.append(
                 timed(lambda i=index: (maximum.fill(str(3500 + 10 * i)), maximum.press("Enter")))
             )
         scenarios["s2cloudless_first"].browser_s.append(
-            timed(lambda: select("Cloud mask").select_option(label="s2cloudless + shadows"), 180)
+            timed(
+                lambda: widget(page, "Cloud mask").select_option(label="s2cloudless + shadows"), 180
+            )
         )
-        time.sleep(2)
+        wait_until_idle(page)
         threshold = (
             page.locator("div.bk-Row", has=page.get_by_text("cld_prb_thresh (%)"))
             .locator("input.bk-input")
@@ -234,8 +237,8 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
             scenarios["s2cloudless_median"].browser_s.append(
                 timed(lambda v=value: (threshold.fill(v), threshold.press("Enter")))
             )
-        select("Cloud mask").select_option(label="MSK_CLDPRB ≤ 10")
-        time.sleep(3)
+        widget(page, "Cloud mask").select_option(label="MSK_CLDPRB ≤ 10")
+        wait_until_idle(page)
         box = page.locator(".bk-Canvas").first.bounding_box()
         centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         for _ in range(max(2, repeats // 2)):
@@ -247,7 +250,7 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
                 page.mouse.up()
 
             scenarios["pan_median"].browser_s.append(timed(drag))
-            time.sleep(2)
+            wait_until_idle(page)
         plot_size = page.get_by_text("refreshed in").first.text_content()
     return {"first_load_s": first_load, "status": plot_size}
 

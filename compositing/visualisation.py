@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import xarray as xr
 
 __all__ = [
     "GREYS",
@@ -109,6 +110,20 @@ SEED_VIS: dict[str, VisParams] = {
     "count": VisParams(("count",), 1, 5, palette=COUNT_PALETTE),
     "quality_mosaic": VisParams(("B04", "B03", "B02"), 0, 4500),
 }
+
+
+def pixel_bounds(array: xr.DataArray) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) of a north-up array's outer pixel edges, from its pixel-centre
+    ``x``/``y`` coordinates: what an image element (``hv.RGB(bounds=...)``) needs."""
+    x, y = array["x"].values, array["y"].values
+    dx = abs(float(x[1] - x[0])) if x.size > 1 else 1.0
+    dy = abs(float(y[1] - y[0])) if y.size > 1 else dx
+    return (
+        float(x.min()) - dx / 2,
+        float(y.min()) - dy / 2,
+        float(x.max()) + dx / 2,
+        float(y.max()) + dy / 2,
+    )
 
 
 def stretch(values: np.ndarray, minimum: float, maximum: float, gamma: float = 1.0) -> np.ndarray:

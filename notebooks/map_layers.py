@@ -80,7 +80,7 @@ def add_layer(
     else:
         rgba = vis.palette_to_rgba(values[0], minimum, maximum, palette or vis.GREYS, gamma)
     rgba[..., 3] = np.round(rgba[..., 3] * opacity).astype(np.uint8)
-    layer = hv.RGB(rgba, bounds=_bounds(array), label=name)
+    layer = hv.RGB(rgba, bounds=vis.pixel_bounds(array), label=name)
     # Hide the drawing, not the element: HoloViews leaves hidden elements out of the legend,
     # and a layer must stay in the legend to be switched on.
     return layer if shown else layer.opts(hooks=[_start_hidden])
@@ -147,16 +147,3 @@ def _as_dataarray(image: object) -> xr.DataArray:
         name = str(array.name or "value")
         array = array.expand_dims(band=[name])
     return array
-
-
-def _bounds(array: xr.DataArray) -> tuple[float, float, float, float]:
-    """(left, bottom, right, top) of the pixels' outer edges, from their centre coordinates."""
-    x, y = array["x"].values, array["y"].values
-    dx = abs(float(x[1] - x[0])) if x.size > 1 else 1.0
-    dy = abs(float(y[1] - y[0])) if y.size > 1 else 1.0
-    return (
-        float(x.min()) - dx / 2,
-        float(y.min()) - dy / 2,
-        float(x.max()) + dx / 2,
-        float(y.max()) + dy / 2,
-    )

@@ -11,7 +11,17 @@ import time
 
 import pytest
 
-from app.serving import CHROMIUM, IMAGES_JS, REPOSITORY, chromium, served_app
+from app.serving import (
+    CHROMIUM,
+    IMAGES_JS,
+    REPOSITORY,
+    chromium,
+    eventually,
+    layer_checkbox,
+    served_app,
+    wait_until_idle,
+    widget,
+)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium on this machine"
@@ -63,33 +73,6 @@ def wait_for_images(page, previous, timeout: float = 60) -> list:
             return images
         time.sleep(0.1)
     raise AssertionError(f"the map did not change within {timeout} s (still {previous})")
-
-
-def eventually(condition, timeout: float = 30) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def wait_until_idle(page, timeout: float = 60) -> None:
-    """Wait until the status line says the last refresh finished and no job is running."""
-    page.get_by_text("refreshed in").first.wait_for(timeout=timeout * 1000)
-    progress = page.locator("progress").first
-    # Busy: indeterminate (position -1) or partly filled; idle: empty.
-    assert eventually(lambda: progress.evaluate("(bar) => bar.position") == 0, timeout)
-    time.sleep(0.5)
-
-
-def widget(page, label: str, element: str = "select"):
-    return page.locator(f".bk-input-group:has(> label:text-is('{label}')) {element}")
-
-
-def layer_checkbox(page, label: str):
-    return page.locator(f"label:has-text('{label}') input[type=checkbox]").first
 
 
 def highlighted_cells(page) -> int:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from conftest import REPO
+from stac_fixtures import forbid_network
 
 README = REPO / "README.md"
 
@@ -35,14 +36,4 @@ def test_the_readme_examples_run_in_order(capsys):
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     """The examples run on the demo scene: any attempt to reach the internet is a failure."""
-    import socket
-
-    real_connect = socket.socket.connect
-
-    def connect(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in ("127.0.0.1", "::1", "localhost") and not str(address).startswith("/"):
-            raise AssertionError(f"the README's examples tried to reach {address}")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
+    forbid_network(monkeypatch)

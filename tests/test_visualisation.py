@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from compositing import visualisation as vis
 
@@ -117,3 +118,10 @@ def test_vis_params_validate():
         vis.VisParams(("B04",), 10, 10)
     with pytest.raises(ValueError, match="1 or 3 bands"):
         vis.VisParams(("B04", "B03"), 0, 1)
+
+
+def test_pixel_bounds_are_the_outer_edges_of_the_pixels():
+    array = xr.DataArray(
+        np.zeros((2, 3)), dims=("y", "x"), coords={"y": [15.0, 5.0], "x": [100.0, 120.0, 140.0]}
+    )
+    assert vis.pixel_bounds(array) == (90.0, 0.0, 150.0, 20.0)

@@ -257,10 +257,7 @@ def _render_lazy(
         return da.zeros((0, n_channels, grid.height, grid.width), np.float32, chunks=chunks)
     scene_epsg = _scene_crs(grid).to_epsg()
     ground_resolution = _ground_resolution(grid, scene_epsg)
-    # Odd sub-sample counts keep a central sample for the categorical channels.
-    k = 1 if ground_resolution <= 25 else 3 if ground_resolution <= 80 else 5
-    if ground_resolution > 200:
-        k = 7
+    k = samples_per_pixel(ground_resolution)
     # Scene coordinates are computed once per tile and shared by every date's task (a pyproj
     # transform of a tile costs about as much as rendering it).
     coordinates = da.map_blocks(
@@ -410,6 +407,22 @@ def _reference_lonlat(grid: Grid) -> tuple[float, float]:
 
 def _scene_crs(grid: Grid) -> pyproj.CRS:
     return utm_crs(*_reference_lonlat(grid))
+
+
+#: (coarsest ground resolution in metres, samples per side): a coarse pixel averages k x k
+#: samples of the fine scene; beyond the last step, 7 x 7. Odd counts keep a central sample for
+#: the categorical channels (SCL).
+SAMPLE_STEPS = ((25.0, 1), (80.0, 3), (200.0, 5))
+SAMPLES_BEYOND = 7
+
+
+def samples_per_pixel(ground_resolution: float) -> int:
+    """k, where each pixel at ``ground_resolution`` metres averages k x k samples: the cost of
+    rendering a pixel grows as k squared (the dashboard budgets its views with it)."""
+    for coarsest_m, k in SAMPLE_STEPS:
+        if ground_resolution <= coarsest_m:
+            return k
+    return SAMPLES_BEYOND
 
 
 def _ground_resolution(grid: Grid, scene_epsg: int) -> float:
