@@ -68,9 +68,9 @@ def test_a_coarse_request_averages_the_fine_scene(resolution):
     got = coarse.sel(band=bands).values
     expected = averaged.sel(band=bands).values
     assert got.shape == expected.shape
-    # Pixel by pixel within 2% on average; the scene mean within 0.5%.
-    assert np.abs(got - expected).mean() / np.abs(expected).mean() < 0.02
-    assert abs(got.mean() - expected.mean()) / expected.mean() < 0.005
+    # Pixel by pixel within 1% on average (the README's claim); the scene mean within 0.1%.
+    assert np.abs(got - expected).mean() / np.abs(expected).mean() < 0.01
+    assert abs(got.mean() - expected.mean()) / expected.mean() < 0.001
 
 
 def test_any_place_date_and_crs_work():
@@ -107,21 +107,36 @@ def seed_scene_60m():
     return l1c, demo.truth(**options).compute()
 
 
-def test_s2cloudless_recognises_the_demo_clouds(seed_scene_60m):
+CLOUDY_SEEDS = ("Mosaic seed", "qualityMosaic seed")
+
+
+@pytest.mark.parametrize("resolution, size_m", [(10, 2000), (60, 10_000)])
+@pytest.mark.parametrize("preset", list(demo.PRESETS))
+def test_s2cloudless_recognises_the_demo_clouds(preset, resolution, size_m):
+    """The README's claim, as run: the s2cloudless package's own model (threshold 0.4) finds the
+    demo's clouds with recall >= 0.95 and flags <= 1% of clear land, at 10 m and 60 m, at the
+    three seeds' places (the thermal seed's clear June day has too few clouds for a recall)."""
     from s2cloudless import S2PixelCloudDetector
 
-    l1c, truth = seed_scene_60m
+    place = demo.PRESETS[preset]
+    options = {**place, "size_m": size_m, "resolution": resolution}
+    l1c = compositing.load(product="L1C", **options).compute()
+    truth = demo.truth(**options).compute()
     model_bands = ["B01", "B02", "B04", "B05", "B08", "B8A", "B09", "B10", "B11", "B12"]
     reflectance = l1c.sel(band=model_bands).transpose("time", "y", "x", "band").values / 10_000
     probability = S2PixelCloudDetector().get_cloud_probability_maps(reflectance)
     cloud = truth["cloud"].values
     clear_land = ~cloud & ~truth["shadow"].values & (truth["cover"].values != scene.WATER)
-    recall = (probability[cloud] > 0.4).mean()
     false_alarms = (probability[clear_land] > 0.4).mean()
-    assert recall >= 0.9, recall
-    assert false_alarms <= 0.05, false_alarms
-    # Clouds cover 5-60% of a typical scene: the median date sits in that range.
-    assert 0.05 <= np.median(cloud.mean(axis=(1, 2))) <= 0.6
+    assert false_alarms <= 0.01, false_alarms
+    if preset.startswith(CLOUDY_SEEDS):
+        recall = (probability[cloud] > 0.4).mean()
+        assert recall >= 0.95, recall
+        if size_m >= 10_000:
+            # Clouds cover 5-60% of a typical 10 km scene: the median date sits in that range.
+            assert 0.05 <= np.median(cloud.mean(axis=(1, 2))) <= 0.6
+    else:
+        assert cloud.mean() < 0.01  # the thermal seed's day is clear, as the seed needs
 
 
 def test_field_ndvi_is_plausible_in_july(seed_scene_60m):
@@ -131,8 +146,8 @@ def test_field_ndvi_is_plausible_in_july(seed_scene_60m):
         clear.sel(band="B08") + clear.sel(band="B04")
     )
     crops = ndvi.values[truth["cover"].values == scene.CROP]
-    assert 0.0 < np.percentile(crops, 5) < 0.3  # harvested cereal and bare fields
-    assert 0.6 < np.percentile(crops, 95) < 0.92  # summer crops near their peak
+    assert 0.1 < np.percentile(crops, 5) < 0.3  # harvested cereal and bare fields
+    assert 0.75 < np.percentile(crops, 95) < 0.9  # summer crops near their peak
     water = ndvi.values[truth["cover"].values == scene.WATER]
     assert np.median(water) < 0.1
 
@@ -182,7 +197,7 @@ def test_shadows_fall_down_sun_of_their_clouds(seed_scene_60m):
         # (L1C blue carries the atmosphere's path radiance, which no shadow removes.)
         blue = observed.sel(band="B02").values - scene.PATH[1]
         blue_ratio = (blue / clear.sel(band="B02").values)[shadow]
-        assert np.median(nir_ratio) < 0.35 and np.median(nir_ratio) < 0.6 * np.median(blue_ratio)
+        assert 0.08 < np.median(nir_ratio) < 0.2 and 0.3 < np.median(blue_ratio) < 0.5
         checked += 1
     assert checked, "no date with shadows in the seed's month"
 
@@ -194,7 +209,7 @@ def test_lst_follows_ndvi_and_lives_on_its_own_grid():
     assert lst.attrs["units"] == "K" and lst.attrs["synthetic"] is True
     values = lst.isel(time=0).values
     assert np.isfinite(values).mean() > 0.9  # the seed's clear day stays clear
-    assert np.nanmin(values) > 295 and np.nanmax(values) < 335
+    assert np.nanmin(values) > 290 and np.nanmax(values) < 325
 
     truth = demo.truth(point=(-121.01, 37.67), dates=("2023-06-19", "2023-06-22"), resolution=30)
     clear = truth["clear"].isel(time=0)
@@ -203,7 +218,8 @@ def test_lst_follows_ndvi_and_lives_on_its_own_grid():
     )
     land = truth["cover"].values != scene.WATER
     r = np.corrcoef(ndvi.values[land], truth["lst"].isel(time=0).values[land])[0, 1]
-    assert r < -0.7, r
+    # By construction: the demo's LST is made from cover and NDVI (self-consistency, not realism).
+    assert r < -0.95, r
     assert 298 < float(truth["lst"].isel(time=0).mean()) < 330
 
 
@@ -224,7 +240,7 @@ def test_forest_spectrum_matches_real_sentinel2_l1c():
         & (truth["cover"].values == scene.FOREST)[None]
     )
     demo_forest = l1c.transpose("time", "y", "x", "band").values[forest].mean(axis=0)
-    np.testing.assert_allclose(demo_forest, real, rtol=0.12)
+    np.testing.assert_allclose(demo_forest, real, rtol=0.08)  # the README: within 8%
 
 
 def test_dates_between_passes_give_an_empty_collection_that_composite_refuses():
