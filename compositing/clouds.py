@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 
 import dask.array as da
 import numpy as np
@@ -33,7 +34,7 @@ import pyproj
 import xarray as xr
 from scipy import ndimage
 
-from .contract import band_names, check_collection
+from .contract import band_names, check_collection, whole_along
 from .sources.solar import solar_angles
 
 #: The ten bands the s2cloudless model reads, in its order.
@@ -101,11 +102,14 @@ def cloud_probability(collection: xr.DataArray, *, resolution: float | None = No
             )
         factor = max(1, round(resolution / own))
     if factor > 1:
-        bands = bands.coarsen(y=factor, x=factor, boundary="pad").mean()
+        bands = _coarsen_mean(bands, factor)
 
+    # The model reads the ten bands of a pixel together: sources that deliver one band per
+    # chunk (stackstac, local files) need the band axis made whole first; time and space keep
+    # their chunks.
     probability = xr.apply_ufunc(
         _probability_block,
-        bands,
+        whole_along(bands, "band"),
         input_core_dims=[["band"]],
         dask="parallelized",
         output_dtypes=[np.float32],
@@ -148,12 +152,71 @@ def _detector():
     return S2PixelCloudDetector(all_bands=False)
 
 
+def _coarsen_mean(bands: xr.DataArray, factor: int) -> xr.DataArray:
+    """Block means of ``factor`` x ``factor`` pixels (a partial block at the far edges averages
+    the pixels it has; NaN pixels are skipped), float32.
+
+    xarray pads and reshapes the whole array, so the blocks never depend on the dask chunks; the
+    sums run in float64 so that the float32 result does not depend on the order of summation,
+    which the memory layout of a chunk could change.
+    """
+    coarse = bands.astype(np.float64).coarsen(y=factor, x=factor, boundary="pad").mean()
+    return coarse.astype(np.float32)
+
+
 def _interpolate_back(coarse: xr.DataArray, collection: xr.DataArray) -> xr.DataArray:
-    """Bilinear interpolation from a coarsened grid back to the collection's; edges nearest."""
-    coarse = coarse.chunk({"y": -1, "x": -1}) if isinstance(coarse.data, da.Array) else coarse
-    fine = coarse.interp(y=collection["y"], x=collection["x"], method="linear")
-    nearest = coarse.reindex(y=collection["y"], x=collection["x"], method="nearest")
-    return fine.fillna(nearest)
+    """Bilinear interpolation from a coarsened grid back to the collection's; edges nearest.
+
+    Each fine pixel depends only on its own coordinates and the coarse grid, so for dask input
+    the output is computed block by block on the collection's own time/y/x chunks (the coarse
+    grid, ``factor**2`` times smaller, is handed whole to each block): the same values as one
+    block, and no chunk larger than the collection's.
+    """
+    coarse = coarse.transpose("time", "y", "x")
+    y, x = collection["y"].values, collection["x"].values
+    kwargs = {"coarse_y": coarse["y"].values, "coarse_x": coarse["x"].values}
+    if isinstance(coarse.data, da.Array):
+        fine_y = da.from_array(y, chunks=(collection.chunksizes["y"],))
+        fine_x = da.from_array(x, chunks=(collection.chunksizes["x"],))
+        with warnings.catch_warnings():
+            # More output chunks than input chunks is the point here (the collection's tiling).
+            warnings.simplefilter("ignore", da.PerformanceWarning)
+            data = da.blockwise(
+                _bilinear_block,
+                "tyx",
+                whole_along(coarse, "y", "x").data,
+                "tab",
+                fine_y,
+                "y",
+                fine_x,
+                "x",
+                concatenate=True,
+                dtype=np.float32,
+                meta=np.empty((0, 0, 0), np.float32),
+                **kwargs,
+            )
+    else:
+        data = _bilinear_block(np.asarray(coarse.data), y, x, **kwargs)
+    coords = {k: c for k, c in coarse.coords.items() if not {"y", "x"} & set(c.dims)}
+    return xr.DataArray(
+        data, dims=("time", "y", "x"), coords={**coords, "y": collection["y"], "x": collection["x"]}
+    )
+
+
+def _bilinear_block(
+    coarse: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    *,
+    coarse_y: np.ndarray,
+    coarse_x: np.ndarray,
+) -> np.ndarray:
+    """Bilinear interpolation of ``coarse`` (time, cy, cx) at the fine ``y`` x ``x`` pixel centres,
+    nearest where linear gives NaN (outside the outermost coarse centres, next to NaN cells)."""
+    grid = xr.DataArray(coarse, dims=("time", "y", "x"), coords={"y": coarse_y, "x": coarse_x})
+    fine = grid.interp(y=y, x=x, method="linear")
+    nearest = grid.reindex(y=y, x=x, method="nearest")
+    return np.asarray(fine.fillna(nearest).values, dtype=np.float32)
 
 
 # --- masks from L2A bands ---------------------------------------------------------------------
@@ -236,27 +299,26 @@ def s2cloudless_layers(
 
     azimuth = _solar_azimuth(collection)
     pixel = _resolution(collection)
+    # Projection and opening work on whole images (shadows reach across any tile boundary).
     projection = xr.apply_ufunc(
         _project_block,
-        clouds,
+        whole_along(clouds, "y", "x"),
         azimuth,
         input_core_dims=[["y", "x"], []],
         output_core_dims=[["y", "x"]],
         dask="parallelized",
         output_dtypes=[bool],
         kwargs={"pixel": pixel, "distance": cld_prj_dist * 1000.0},
-        dask_gufunc_kwargs={"allow_rechunk": True},
     )
     shadows = projection & dark
     mask = xr.apply_ufunc(
         _open_and_buffer_block,
-        clouds | shadows,
+        whole_along(clouds | shadows, "y", "x"),
         input_core_dims=[["y", "x"]],
         output_core_dims=[["y", "x"]],
         dask="parallelized",
         output_dtypes=[bool],
         kwargs={"pixel": pixel, "buffer": buffer},
-        dask_gufunc_kwargs={"allow_rechunk": True},
     )
     layers = xr.Dataset(
         {
@@ -355,7 +417,15 @@ def _matching_probability(collection, probability, l1c, resolution) -> xr.DataAr
             f"{what} is not on the collection's grid: load both with the same point/bbox, size, "
             "resolution and crs"
         )
-    return source.assign_coords(x=collection["x"], y=collection["y"])
+    # The collection's own coordinates, not the source's: the two may carry the same per-image
+    # metadata (solar_azimuth...) as different dask arrays, which xarray would compute to
+    # compare as soon as the probability meets a band of the collection.
+    own = {
+        name: coord
+        for name, coord in collection.coords.items()
+        if name != "band" and set(coord.dims) <= {"time", "y", "x"}
+    }
+    return source.reset_coords(drop=True).assign_coords(own)
 
 
 def _resolution(collection: xr.DataArray) -> float:

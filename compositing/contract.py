@@ -5,6 +5,11 @@ a floating-point dtype in which NaN means "masked", a ``band`` coordinate of uni
 and a ``time`` coordinate sorted in non-decreasing order. The CRS, when there is one, is
 readable with ``.rio.crs`` (rioxarray). A composite of a collection is an *image*: the same
 without ``time``.
+
+Any dask chunk layout is part of the contract: one image and one band per chunk (stackstac, the
+local-file source), every band in one chunk (odc-stac, the demo), any spatial tiling, regular or
+not. An engine function that needs a whole dimension in each block (a core dimension) asks for it
+with :func:`whole_along` instead of assuming its caller's layout.
 """
 
 from __future__ import annotations
@@ -107,6 +112,35 @@ def _check_bands(array: xr.DataArray, name: str) -> None:
         raise ValueError(
             f"{name} has duplicate band names {duplicates}: band names must be unique."
         )
+
+
+def whole_along(array: xr.DataArray, *dims: str) -> xr.DataArray:
+    """``array`` with each of ``dims`` in a single dask chunk, every other dim's chunks kept.
+
+    For the core dimensions of ``xr.apply_ufunc(..., dask="parallelized")`` and of block
+    functions that need, say, every band of a pixel together: sources deliver one band (or one
+    image) per chunk, which such functions cannot take as it is. Lazy (a rechunk adds tasks,
+    computes nothing); numpy-backed arrays and dims already whole are returned unchanged.
+
+    Parameters
+    ----------
+    array
+        Any DataArray, numpy- or dask-backed.
+    dims
+        The dims to make whole; each must be a dim of ``array``.
+
+    Raises
+    ------
+    ValueError
+        A name in ``dims`` that is not a dim of ``array``.
+    """
+    unknown = [d for d in dims if d not in array.dims]
+    if unknown:
+        raise ValueError(f"whole_along: {unknown} are not dims of the array {tuple(array.dims)}")
+    if array.chunks is None:
+        return array
+    split = {d: -1 for d in dims if len(array.chunks[array.get_axis_num(d)]) > 1}
+    return array.chunk(split) if split else array
 
 
 def band_names(array: xr.DataArray) -> list[str]:
