@@ -182,8 +182,8 @@ def run() -> dict[str, Any]:
     """Every figure of the real-data cloud section (see the module docstring)."""
     refs = load_references()
     collection = refs["collection"]
-    # One chunk along band: cloud_probability's apply_ufunc needs the band axis whole.
-    lazy = collection.chunk({"time": 1, "band": -1})
+    # One band per chunk, as the file source and stackstac deliver it.
+    lazy = collection.chunk({"time": 1, "band": 1})
     layers = clouds.s2cloudless_layers(lazy).compute()
     ours = layers["probability"].values / 100.0
     masks = {
