@@ -12,7 +12,13 @@ if sys.path[0] != REPOSITORY:
 import logging  # noqa: E402
 import os  # noqa: E402
 
+import panel as pn  # noqa: E402
+
 from app import Dashboard  # noqa: E402
+
+# `panel serve` runs this file once per session, but `import app` (which loads the extension)
+# only once per process: without this, only the first session got a notification area.
+pn.extension(notifications=True)
 
 # The dashboard logs each refresh ("refresh 3: median in 0.31 s") and every error it reports.
 # APP_LOG_LEVEL=DEBUG also logs the map's view changes.

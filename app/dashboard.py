@@ -215,8 +215,16 @@ class Dashboard(pn.viewable.Viewer):
             raise
         except Exception as error:
             self._report(error, settings, reported)
+            # A failed read (e.g. a file that 404s halfway) must not take down the layers that
+            # need only bands already in memory: those are still shown, the others hidden.
+            has = self.pipeline.has_collection
+            kept = [s for s in specs if has(scene, required_bands(s, settings))]
             for spec in specs:
-                self.map_view.hide(spec.key)
+                if spec not in kept:
+                    self.map_view.hide(spec.key)
+            for spec in kept:
+                work = functools.partial(self._coloured, scene, spec.key, settings)
+                await self._show_layer(generation, spec.key, work, settings, reported, shown)
             return
         self.controls.set_mask_dates([str(t) for t in collection["time"].values])
         for index, spec in enumerate(specs):

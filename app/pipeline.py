@@ -171,6 +171,17 @@ class Pipeline:
 
         return self.collections.get_or_compute((scene, wanted), load)
 
+    def has_collection(self, scene: Scene, bands: set[str]) -> bool:
+        """Whether a collection of ``scene`` with at least ``bands`` is already in memory (so a
+        layer that needs only those can be shown without reading anything)."""
+        wanted = None if scene.source == "demo" else frozenset(bands)
+        return (
+            self.collections.find(
+                lambda key: key[0] == scene and (key[1] is None or (wanted and wanted <= key[1]))
+            )
+            is not None
+        )
+
     def _plan(self, scene: Scene, bands, product: str = "L2A") -> xr.DataArray:
         """The lazy collection of a scene (nothing computed but, for catalogs, the search)."""
         lazy = compositing.load(

@@ -76,8 +76,21 @@ class ServedApp:
 
 
 @contextlib.contextmanager
-def served_app(port: int | None = None, timeout: float = 120.0) -> Iterator[ServedApp]:
-    """Run ``panel serve app/app.py`` on a free port until the block ends."""
+def served_app(
+    port: int | None = None, timeout: float = 120.0, env: dict[str, str] | None = None
+) -> Iterator[ServedApp]:
+    """Run ``panel serve app/app.py`` on a free port until the block ends.
+
+    Parameters
+    ----------
+    port
+        The port (default a free one).
+    timeout
+        Seconds to wait for the first answer.
+    env
+        Environment variables to add to this process's for the server (e.g. the catalog
+        endpoints ``COMPOSITE_EXPLORER_EARTH_SEARCH_URL`` / ``..._PLANETARY_COMPUTER_URL``).
+    """
     port = port or free_port()
     command = [
         str(Path(sys.executable).with_name("panel")),
@@ -95,7 +108,11 @@ def served_app(port: int | None = None, timeout: float = 120.0) -> Iterator[Serv
     )
     with open(served.log_path, "w") as log:
         process = subprocess.Popen(
-            command, cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
+            command,
+            cwd=REPOSITORY,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         try:
             _wait_for_http(served, process, timeout)

@@ -586,3 +586,76 @@ def test_the_map_follows_the_plot_size_with_square_pixels(dashboard):
     pixel = plan_view(map_view.view, "demo").resolution
     assert abs(left - x0) <= pixel and abs(right - x1) <= pixel
     assert abs(bottom - y0) <= pixel and abs(top - y1) <= pixel
+
+
+# --- real catalogs, replayed on loopback (tests/stac_replay.py) -------------------------------
+
+#: Places and dates the replayed catalogs have clear items for: Earth Search 13TDE on 8 October
+#: 2023 (cloud cover 0), Planetary Computer 32TMT (and Sentinel-3 SLSTR) on 5 July 2020.
+REPLAY_PLACES = {
+    "earth-search": ((-105.1025, 40.1655), (dt.date(2023, 10, 8), dt.date(2023, 10, 9))),
+    "planetary-computer": ((9.048, 47.3955), (dt.date(2020, 7, 5), dt.date(2020, 7, 6))),
+}
+
+
+def _around(point: tuple[float, float], half: float = 0.03) -> tuple[float, ...]:
+    return (point[0] - half, point[1] - half, point[0] + half, point[1] + half)
+
+
+@pytest.fixture(scope="module")
+def replay():
+    stac_replay = pytest.importorskip("stac_replay")
+    if not stac_replay.available():
+        pytest.skip("the recorded STAC responses (/work/shared/realdata/stac) are absent")
+    areas = [_around(point) for point, _ in REPLAY_PLACES.values()]
+    with stac_replay.ReplayServer(areas) as server:
+        yield server
+
+
+@pytest.fixture
+def replayed(replay, monkeypatch):
+    """A dashboard at the replay's place whose catalogs are the replay (by the environment)."""
+    monkeypatch.setenv("COMPOSITE_EXPLORER_EARTH_SEARCH_URL", replay.catalog_url("earth-search"))
+    monkeypatch.setenv(
+        "COMPOSITE_EXPLORER_PLANETARY_COMPUTER_URL", replay.catalog_url("planetary-computer")
+    )
+    replay.faults.clear()
+    point = REPLAY_PLACES["earth-search"][0]
+    board = Dashboard(pipeline=Pipeline(), view=initial_view(*point, 160, 120))
+    board.controls.param.update(
+        lon=point[0], lat=point[1], area_km=3.0, cloud_mask="none", layers=["median"]
+    )
+    return board
+
+
+def switch_to(board: Dashboard, source: str) -> None:
+    (lon, lat), dates = REPLAY_PLACES[source]
+    board.controls.param.update(source=source, lon=lon, lat=lat, dates=dates)
+
+
+@pytest.mark.parametrize("source", ["earth-search", "planetary-computer"])
+def test_the_source_switch_shows_each_replayed_catalog(replayed, replay, source):
+    switch_to(replayed, source)
+    image = replayed.map_view.images["median"]
+    assert image is not None, replayed.notifier.history
+    assert (image.rgba[..., 3] > 0).mean() > 0.9  # pixels read from the replayed files
+    assert any(status == 206 for _, path, status in replay.requests if path.startswith("/assets"))
+
+
+def test_a_file_404_halfway_is_notified_and_the_shown_layers_stay(replayed, replay):
+    switch_to(replayed, "earth-search")
+    before = image_bytes(replayed, "median")
+    # From now on every file answers 404; the mode layer needs SCL, which is not loaded yet.
+    replay.fail("/assets/*", "404-after", after=0)
+    replayed.controls.layers = ["median", "mode"]
+    failures = [e for e in errors(replayed) if "HTTP 404" in e]
+    assert failures, replayed.notifier.history
+    assert "/assets/" in failures[0] and "Earth Search" in failures[0]
+    assert replayed.map_view.images["mode"] is None
+    assert image_bytes(replayed, "median") == before  # the median did not need the failed file
+    # And the dashboard keeps working.
+    replay.faults.clear()
+    replayed.controls.param.update(
+        source="demo", dates=(dt.date(2023, 10, 1), dt.date(2023, 11, 1))
+    )
+    assert replayed.map_view.images["median"] is not None, replayed.notifier.history

@@ -233,3 +233,99 @@ def test_a_laptop_sized_window_keeps_square_pixels_and_wraps_the_scatter(browser
         assert browser_page.console_errors == []
     finally:
         browser_page.set_viewport_size({"width": VIEWPORT[0], "height": VIEWPORT[1]})
+
+
+# --- real catalogs replayed on loopback (tests/stac_replay.py) --------------------------------
+
+#: Places and dates the replay has clear items for (as in tests/test_app.py).
+REPLAY_PLACES = {
+    "Earth Search": ((-105.1025, 40.1655), ("2023-10-08", "2023-10-09")),
+    "Planetary Computer": ((9.048, 47.3955), ("2020-07-05", "2020-07-06")),
+}
+
+
+@pytest.fixture(scope="module")
+def replay():
+    stac_replay = pytest.importorskip("stac_replay")
+    if not stac_replay.available():
+        pytest.skip("the recorded STAC responses (/work/shared/realdata/stac) are absent")
+    areas = [(lon - 0.05, lat - 0.04, lon + 0.05, lat + 0.04)
+             for (lon, lat), _ in REPLAY_PLACES.values()]  # fmt: skip
+    with stac_replay.ReplayServer(areas) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def replay_page(replay, browser_page):
+    """The app served with its catalog endpoints pointing at the replay (environment only), in
+    a second tab of the module's Chromium (Playwright's sync API allows one instance)."""
+    env = {
+        "COMPOSITE_EXPLORER_EARTH_SEARCH_URL": replay.catalog_url("earth-search"),
+        "COMPOSITE_EXPLORER_PLANETARY_COMPUTER_URL": replay.catalog_url("planetary-computer"),
+    }
+    with served_app(env=env) as app:
+        page = browser_page.context.new_page()
+        page.set_viewport_size({"width": VIEWPORT[0], "height": VIEWPORT[1]})
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.goto(app.url)
+        wait_for_images(page, previous=None, timeout=120)
+        wait_until_idle(page)
+        widget(page, "Cloud mask").select_option(label="None")
+        wait_until_idle(page)
+        yield page
+        page.close()
+
+
+def set_dates(page, start: str, end: str) -> None:
+    """Set the Dates range picker's value in its Bokeh model, as a pick in the calendar does."""
+    page.evaluate(
+        """([start, end]) => { for (const doc of Bokeh.documents) for (const m of doc._all_models
+             .values()) if (m.type === 'DateRangePicker') m.value = [start, end]; }""",
+        [start, end],
+    )
+
+
+def go_to(page, label: str) -> list:
+    """Switch Source to ``label`` at its replayed place and dates; the map's images."""
+    (lon, lat), (start, end) = REPLAY_PLACES[label]
+    before = map_images(page)
+    widget(page, "Source").select_option(label=label)
+    set_dates(page, start, end)
+    for name, value in (("Longitude", lon), ("Latitude", lat)):
+        field = widget(page, name, "input")
+        field.fill(str(value))
+        field.press("Enter")
+    page.get_by_text(f"{label}, view").first.wait_for(timeout=120_000)
+    images = wait_for_images(page, before, timeout=120)
+    wait_until_idle(page, timeout=120)
+    return images
+
+
+@pytest.mark.parametrize("label", list(REPLAY_PLACES))
+def test_the_source_switch_shows_a_replayed_catalog(replay_page, replay, label):
+    images = go_to(replay_page, label)
+    assert images, "no image on the map"
+    assert any(status == 206 for _, path, status in replay.requests if path.startswith("/assets"))
+    assert replay_page.errors == []
+
+
+def test_a_file_404_halfway_is_notified_and_the_median_stays(replay_page, replay):
+    go_to(replay_page, "Earth Search")
+    with_median = map_images(replay_page)
+    assert len(with_median) == 1
+    replay.fail("/assets/*", "404-after", after=0)  # every file 404s from now on
+    try:
+        layer_checkbox(replay_page, "Mode (pixel class)").check()  # needs SCL: not loaded yet
+        # A toast in this session (not the server's first: the start-up probe was): the
+        # notification area exists in every session.
+        replay_page.get_by_text("HTTP 404").first.wait_for(timeout=60_000)
+        wait_until_idle(replay_page, timeout=120)
+        assert map_images(replay_page) == with_median  # the median is still there, unchanged
+        assert replay_page.errors == []
+    finally:
+        replay.faults.clear()
+    # The page still responds: taking the failed layer off leaves the median as it was.
+    layer_checkbox(replay_page, "Mode (pixel class)").uncheck()
+    wait_until_idle(replay_page, timeout=120)
+    assert map_images(replay_page) == with_median

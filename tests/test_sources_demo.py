@@ -249,3 +249,14 @@ def test_dates_between_passes_give_an_empty_collection_that_composite_refuses():
     assert empty.sizes["time"] == 0 and empty.dims == ("time", "band", "y", "x")
     with pytest.raises(ValueError, match="no images"):
         compositing.composite(empty, "median")
+
+
+def test_a_one_cell_lst_still_has_bounds():
+    # An area inside one 0.01-degree cell: rioxarray cannot infer a resolution from one
+    # coordinate, so the loader writes the transform (the dashboard reads these bounds).
+    lst = compositing.load_lst(
+        point=(-121.015, 37.675), dates=("2023-06-19", "2023-06-22"), size_m=300
+    )
+    assert lst.sizes["y"] == lst.sizes["x"] == 1
+    west, south, east, north = lst.rio.transform_bounds("EPSG:4326")
+    np.testing.assert_allclose([west, south, east, north], [-121.02, 37.67, -121.01, 37.68])

@@ -5,7 +5,9 @@ Sources:
 * ``"demo"`` (the default): a procedural, synthetic Sentinel-2 scene that needs no network
   (:mod:`compositing.sources.demo`).
 * ``"earth-search"`` and ``"planetary-computer"``: real STAC catalogs, searched with pystac-client
-  and loaded with stackstac (:mod:`compositing.sources.stac`). They need the network.
+  and loaded with stackstac (:mod:`compositing.sources.stac`). They need the network. Their API
+  roots can be set with ``COMPOSITE_EXPLORER_EARTH_SEARCH_URL`` and
+  ``COMPOSITE_EXPLORER_PLANETARY_COMPUTER_URL`` (read at each call), e.g. to a mirror.
 * a path, or a list of paths, to local files: Sentinel-2 band files such as
   ``T10SFG_20230620T183919_B04_10m.jp2``, or an LST GeoTIFF (:mod:`compositing.sources.files`).
   A local static STAC catalog goes through the catalog source with its asset naming:

@@ -29,6 +29,7 @@ import pandas as pd
 import pyproj
 import rioxarray  # noqa: F401  (registers .rio, so every collection has .rio.crs)
 import xarray as xr
+from affine import Affine
 
 from . import demo_scene as scene
 from .dates import parse_dates
@@ -187,7 +188,10 @@ def load_lst(
             "title": TITLE + " (Sentinel-3-like LST, 0.01 degree)",
         },
     )
-    return lst.rio.write_crs("EPSG:4326")
+    # The transform is written so that a one-cell axis (a small area) still has bounds and a
+    # resolution for rioxarray, which cannot infer them from a single coordinate.
+    transform = Affine(cell_deg, 0.0, west, 0.0, -cell_deg, north)
+    return lst.rio.write_crs("EPSG:4326").rio.write_transform(transform)
 
 
 # --- dates and per-date parameters ------------------------------------------------------------

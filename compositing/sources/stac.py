@@ -17,7 +17,25 @@ on the same day stay separate images, sorted by time (then by item id), each NaN
 footprint. Reduce them with :func:`compositing.composite` (e.g. ``"mosaic"``) if one image per day
 is wanted; ``stackstac.mosaic`` is not used because its result can depend on chunking.
 
-Nothing is read at load time other than the STAC search: pixels are read when computed.
+Nothing is read at load time other than the STAC search: pixels are read when computed. A file
+that fails then (HTTP 404, a dropped connection) raises :class:`CatalogResponseError` or
+:class:`CatalogUnreachableError` naming the item, asset and URL, not a raw GDAL error.
+
+**Endpoints.** Each catalog's API root is read at call time from an environment variable, so a
+served dashboard can be pointed at a mirror (or a local replay) without code changes:
+
+* ``COMPOSITE_EXPLORER_EARTH_SEARCH_URL`` (default ``https://earth-search.aws.element84.com/v1``);
+* ``COMPOSITE_EXPLORER_PLANETARY_COMPUTER_URL`` (default
+  ``https://planetarycomputer.microsoft.com/api/stac/v1``).
+
+An explicit ``url=`` argument wins over both (:func:`catalog_url`).
+
+**Asset names.** Bands are found by the source's naming (Earth Search common names ``red``,
+Planetary Computer band IDs ``B04``) and, failing that, by the other conventions catalogs use:
+the band ID, or the band ID with a resolution suffix as the Copernicus Data Space (CDSE) writes
+(``B04_10m``, ``B05_20m``, ``SCL_20m``; the one nearest the requested resolution is read). Items
+from CDSE load through ``items=`` (STAC 1.1: ``proj:code``, ``bands``, ``raster:scale`` /
+``raster:offset``, the baseline in ``processing:version``).
 
 Known catalog quirks (documented by the catalogs' users and maintainers, not testable offline):
 
@@ -36,6 +54,7 @@ import copy
 import json
 import math
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,9 +72,15 @@ from .solar import solar_angles
 if TYPE_CHECKING:
     import pystac
 
+#: Public API root of each catalog source (the default of :func:`catalog_url`).
 CATALOG_URLS: dict[str, str] = {
     "earth-search": "https://earth-search.aws.element84.com/v1",
     "planetary-computer": "https://planetarycomputer.microsoft.com/api/stac/v1",
+}
+#: Environment variable that overrides each source's API root (read at call time).
+CATALOG_URL_VARIABLES: dict[str, str] = {
+    "earth-search": "COMPOSITE_EXPLORER_EARTH_SEARCH_URL",
+    "planetary-computer": "COMPOSITE_EXPLORER_PLANETARY_COMPUTER_URL",
 }
 
 #: Sentinel-2 collection of each (source, product).
@@ -117,11 +142,14 @@ DEFAULT_TIMEOUT = 60.0
 
 __all__ = [
     "CATALOG_URLS",
+    "CATALOG_URL_VARIABLES",
     "CatalogResponseError",
     "CatalogUnreachableError",
     "NoScenesError",
     "PRODUCT_BANDS",
     "asset_key",
+    "asset_scale_offset",
+    "catalog_url",
     "available_bands",
     "grid_slstr_lst",
     "harmonization",
@@ -142,6 +170,32 @@ class CatalogUnreachableError(ConnectionError):
 
 class CatalogResponseError(RuntimeError):
     """The catalog answered, but with an error or with something that is not a STAC API."""
+
+
+def catalog_url(source: str, url: str | None = None) -> str:
+    """The STAC API root to use for ``source``: ``url`` if given, else the environment variable
+    of :data:`CATALOG_URL_VARIABLES` if set, else the public root of :data:`CATALOG_URLS`.
+
+    Parameters
+    ----------
+    source
+        ``"earth-search"`` or ``"planetary-computer"``.
+    url
+        An explicit API root (wins over the environment).
+    """
+    if source not in CATALOG_URLS:
+        raise ValueError(f"unknown catalog source {source!r}; catalogs: {', '.join(CATALOG_URLS)}")
+    if url:
+        return url
+    configured = os.environ.get(CATALOG_URL_VARIABLES[source], "").strip()
+    if configured:
+        if not configured.startswith(("http://", "https://")):
+            raise ValueError(
+                f"{CATALOG_URL_VARIABLES[source]}={configured!r} is not an http(s) URL: set it to "
+                f"a STAC API root such as {CATALOG_URLS[source]}, or unset it"
+            )
+        return configured.rstrip("/")
+    return CATALOG_URLS[source]
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,6 +231,39 @@ def asset_key(source: str, band: str) -> str:
     if source == "earth-search":
         return EARTH_SEARCH_ASSETS[band]
     return band
+
+
+def item_asset_key(item: pystac.Item, source: str, band: str, resolution: float) -> str:
+    """The asset of ``item`` that holds band ID ``band``, whatever the catalog's naming.
+
+    The source's own key (:func:`asset_key`) if the item has it, else the band ID itself, else
+    the band ID with a resolution suffix (CDSE: ``B04_10m``, ``B05_20m``, ``SCL_60m``), the one
+    nearest ``resolution`` (the finer on a tie). With none of these the source's key is returned
+    (and loading names the missing asset).
+
+    Parameters
+    ----------
+    item
+        The STAC item.
+    source
+        ``"earth-search"`` or ``"planetary-computer"``.
+    band
+        A band ID such as ``"B04"``.
+    resolution
+        The requested pixel size in metres.
+    """
+    preferred = asset_key(source, band)
+    if preferred in item.assets:
+        return preferred
+    if band in item.assets:
+        return band
+    suffixed = []
+    for key in item.assets:
+        head, _, tail = key.partition("_")
+        if head == band and tail.endswith("m") and tail[:-1].isdigit():
+            size = float(tail[:-1])
+            suffixed.append((abs(size - resolution), size, key))
+    return min(suffixed)[2] if suffixed else preferred
 
 
 def _select_bands(source: str, product: str, bands: Sequence[str] | None) -> list[str]:
@@ -233,7 +320,8 @@ def harmonization(
     2. ``gain`` is ``raster:bands`` ``scale`` x 10000 when the asset gives a scale, else 1.
     3. ``earthsearch:boa_offset_applied`` true: Earth Search already removed the offset from the
        COG (its ``raster:bands`` offset may still say -0.1): offset 0.
-    4. ``s2:processing_baseline`` (or ``sentinel:processing_baseline``) known: >= 04.00 gives
+    4. ``s2:processing_baseline`` (or ``sentinel:processing_baseline``, or CDSE's
+       ``processing:version``) known: >= 04.00 gives
        the ``raster:bands`` offset x 10000 when the asset has a non-zero one, else -1000;
        older baselines give 0.
     5. Otherwise the ``raster:bands`` offset x 10000 (0 when absent).
@@ -267,7 +355,8 @@ def harmonization(
 
 
 def _baseline(properties: Mapping[str, Any]) -> float | None:
-    for key in ("s2:processing_baseline", "sentinel:processing_baseline"):
+    # CDSE (STAC 1.1) writes the baseline as processing:version ("05.00").
+    for key in ("s2:processing_baseline", "sentinel:processing_baseline", "processing:version"):
         value = properties.get(key)
         if value is None:
             continue
@@ -278,18 +367,29 @@ def _baseline(properties: Mapping[str, Any]) -> float | None:
     return None
 
 
-def _raster_band(asset: Mapping[str, Any]) -> dict[str, Any]:
-    """Scale and offset of an asset dict: ``raster:bands[0]``, STAC 1.1 ``bands[0]`` or the
-    asset's own ``raster:scale``/``raster:offset``."""
+def asset_scale_offset(asset: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"scale", "offset"}`` of an asset dict (None when not given): ``raster:bands[0]``,
+    STAC 1.1 ``bands[0]`` or the asset's own ``raster:scale``/``raster:offset``, whichever
+    gives them first.
+
+    Parameters
+    ----------
+    asset
+        The asset as a dict (``item.to_dict()["assets"][key]``).
+    """
+    found: dict[str, Any] = {"scale": None, "offset": None}
     for key in ("raster:bands", "bands"):
         entries = asset.get(key)
         if isinstance(entries, list) and entries and isinstance(entries[0], Mapping):
             first = entries[0]
-            return {
-                "scale": first.get("scale", first.get("raster:scale")),
-                "offset": first.get("offset", first.get("raster:offset")),
-            }
-    return {"scale": asset.get("raster:scale"), "offset": asset.get("raster:offset")}
+            for name in found:
+                if found[name] is None:
+                    found[name] = first.get(name, first.get(f"raster:{name}"))
+    # STAC 1.1 (CDSE) puts them on the asset, next to a ``bands`` list without them.
+    for name in found:
+        if found[name] is None:
+            found[name] = asset.get(f"raster:{name}")
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,7 +452,7 @@ def search(
         collection = _collection_for(source, product)
     elif source not in CATALOG_URLS:
         raise ValueError(f"unknown catalog source {source!r}; catalogs: {', '.join(CATALOG_URLS)}")
-    url = url or CATALOG_URLS[source]
+    url = catalog_url(source, url)
     start, end = _utc_naive(start), _utc_naive(end)
     bbox = list(grid.bounds_lonlat())
     query = {"eo:cloud_cover": {"lte": max_cloud_cover}} if max_cloud_cover is not None else None
@@ -552,7 +652,7 @@ def _find_items(
             collection=collection,
             timeout=timeout,
         )
-        return found, url or CATALOG_URLS[source]
+        return found, catalog_url(source, url)
     where = str(items) if isinstance(items, str | os.PathLike) else "the items given"
     found = _filter_items(_local_items(items), grid, start, end, max_cloud_cover)
     if not found:
@@ -608,6 +708,82 @@ def _gdal_env(item_dicts: Sequence[dict]) -> Any:
     return None
 
 
+def _asset_error(error: BaseException, url: str) -> Exception:
+    """The user's error for a file that could not be read at compute time."""
+    where = str(url).split("?")[0]  # never show a signature (Planetary Computer SAS token)
+    chain, cause = [], error
+    while cause is not None and len(chain) < 6:
+        chain.append(str(cause))
+        cause = cause.__cause__ or cause.__context__
+    text = " | ".join(chain)
+    codes = re.findall(r"HTTP (?:response )?code:? (\d{3})", text)
+    # GDAL often reports a 404 at open as "not recognized as a supported file format": ask the
+    # server what it answers, so the message can say what happened.
+    status = int(codes[0]) if codes else _probe_status(str(url))
+    unreachable = ("Couldn't connect", "Could not resolve", "Connection refused", "timed out",
+                   "Timeout", "Connection reset", "Empty reply")  # fmt: skip
+    if status is None and any(marker.lower() in text.lower() for marker in unreachable):
+        return CatalogUnreachableError(
+            f"cannot reach {where} while computing (the catalog's file server stopped "
+            f"answering): {chain[-1][:200]}. Check the network connection and compute again."
+        )
+    if status is not None:
+        advice = (
+            "The file was moved or removed since the search (or its signed URL expired): load "
+            "again to search anew, or leave that item out (items=...)."
+            if status in (403, 404, 410)
+            else "The file server may be overloaded: try again later."
+        )
+        return CatalogResponseError(
+            f"reading the asset {where} failed while computing: the server answered HTTP "
+            f"{status}. {advice}"
+        )
+    return CatalogResponseError(
+        f"reading the asset {where} failed while computing: {chain[-1][:300]}. The file may be "
+        "damaged or not a GeoTIFF: load again, or leave that item out (items=...)."
+    )
+
+
+def _probe_status(url: str, timeout: float = 10.0) -> int | None:
+    """The HTTP status of a HEAD request for ``url`` (None if not HTTP, or if nobody answers)."""
+    href = url.removeprefix("/vsicurl/")
+    if not href.startswith(("http://", "https://")):
+        return None
+    import requests
+
+    try:
+        status = requests.head(href, timeout=timeout, allow_redirects=True).status_code
+    except requests.RequestException:
+        return None
+    return status if status >= 400 else None
+
+
+def _make_asset_reader() -> type:
+    from stackstac.rio_reader import AutoParallelRioReader
+
+    class AssetReader(AutoParallelRioReader):
+        """stackstac's reader, with read failures turned into the catalog errors."""
+
+        def read(self, window: Any, **kwargs: Any) -> np.ndarray:
+            try:
+                return super().read(window, **kwargs)
+            except Exception as error:
+                raise _asset_error(error, self.url) from error
+
+    AssetReader.__module__ = __name__
+    return AssetReader
+
+
+def __getattr__(name: str) -> Any:
+    # The reader subclasses stackstac's, which is imported only when a catalog is used; made on
+    # first use, and reachable by name so that pickling it (dask.distributed) works.
+    if name == "AssetReader":
+        if name not in globals():
+            globals()[name] = _make_asset_reader()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _stack(
     item_dicts: list[dict],
     keys: list[str],
@@ -638,6 +814,7 @@ def _stack(
         band_coords=False,
         chunksize=chunksize,
         gdal_env=_gdal_env(item_dicts),
+        reader=__getattr__("AssetReader"),
     )
     if stack.sizes["x"] != x.size or stack.sizes["y"] != y.size:
         raise RuntimeError(
@@ -735,7 +912,17 @@ def load(
         timeout=timeout,
     )
     keys = [asset_key(source, band) for band in selected]
-    item_dicts = [_item_dict(item, keys) for item in found]
+    item_dicts = [
+        _item_dict(
+            item,
+            keys,
+            renames={
+                key: item_asset_key(item, source, band, grid.resolution)
+                for band, key in zip(selected, keys, strict=True)
+            },
+        )
+        for item in found
+    ]
     raw = _stack(
         item_dicts,
         keys,
@@ -750,7 +937,7 @@ def load(
     coefficients = np.array(
         [
             [
-                harmonization(d["properties"], band, _raster_band(d["assets"][key]))
+                harmonization(d["properties"], band, asset_scale_offset(d["assets"][key]))
                 for band, key in zip(selected, keys, strict=True)
             ]
             for d in item_dicts
