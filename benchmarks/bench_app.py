@@ -11,17 +11,28 @@ Two measurements of the same changes on the demo scene:
 * **in-process**: a :class:`app.Dashboard` with a 1000 x 700 pixel view, driven through its
   parameters. Outside a server it refreshes synchronously, so the time of the assignment is the
   time until the new layer image (the RGBA array the map shows) exists. Bokeh and the browser
-  are not included.
+  are not included. Bytes: the RGBA images the change produced (what the map then sends,
+  before Bokeh's own framing).
 * **browser**: ``panel serve app/app.py`` in Debian's Chromium (Playwright), with the window
   sized so that the map's plot is about 1000 x 700 pixels. A script in the page watches the
   map's image data every animation frame; the time runs from just before Playwright changes
-  the widget to the first frame in which the new image is in the plot (then painted).
+  the widget to the first frame in which the new image is in the plot (then painted). Bytes:
+  the payloads of the websocket frames the server sent from the change until the dashboard is
+  idle again (Playwright's ``framereceived``), and those the page sent (``framesent``).
 
-Every change asks for something not computed before (a new band combination, a new threshold),
-so the layer caches do not answer; the view's images stay loaded (the dashboard keeps them in
-memory), as they would while a user explores one view. Nothing is asserted; the goals are
-reported beside the figures: mean or median ≤ 0.5 s, s2cloudless + shadows after its first use
-≤ 1.5 s. A change of dates or view loads new images and is reported for information.
+**New bands are new.** Band composites are cached per (band, method, cloud mask) for the
+session, so a "new band" sample must ask for a band that session never computed: the benchmark
+keeps, per session, the set of bands computed for each method and mask (the visible layers'
+bands at every refresh) and picks the next red band outside it. In-process, the pipeline's
+cache misses confirm it: every sample's count of band composites computed is recorded. The
+preset change (two new bands at once) starts each sample from a fresh set of caches: in-process
+the band caches are cleared (the view's images stay loaded), in the browser a fresh page opens
+a new session (every session has its own pipeline).
+
+Every other change asks for something not computed before (a new threshold, new dates, a new
+view). Nothing is asserted; the goals are reported beside the figures: a band change of mean or
+median ≤ 0.5 s (the preset change too), s2cloudless + shadows after its first use ≤ 1.5 s. A
+change of dates or view loads new images and is reported for information.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from app.options import BAND_PRESETS, REFLECTANCE_BANDS
 from app.serving import IMAGES_JS
 from benchmarks.measure import ROOT, json_ready, machine
 
@@ -46,20 +58,36 @@ VIEW_SIZE = (1000, 700)
 #: Chromium's window: the sidebar (330 px), the map and the NDVI-LST panel (420 px) around a
 #: 1000-pixel-wide plot; the map's plot frame is 700 pixels high.
 BROWSER_VIEWPORT = (1930, 1150)
-#: Red bands tried in turn: each change asks for a band combination not computed before.
-RED_BANDS = ("B12", "B01", "B05", "B06", "B07", "B8A", "B09", "B02", "B04", "B11")
+#: The order in which never-computed bands are picked as the new red band: first the bands no
+#: preset uses, then the rest.
+_UNUSED_BY_PRESETS = ("B12", "B01", "B05", "B06", "B07", "B8A", "B09")
+NEW_BAND_ORDER = (
+    *_UNUSED_BY_PRESETS,
+    *(band for band in REFLECTANCE_BANDS if band not in _UNUSED_BY_PRESETS),
+)
+#: The preset change timed: from the default SWIR (B11, B8, B3) to true colour, two new bands.
+PRESET_FROM, PRESET_TO = "SWIR (B11, B8, B3)", "True colour (B4, B3, B2)"
 MEAN_GOAL_S, S2CLOUDLESS_GOAL_S = 0.5, 1.5
 PACKAGES = ("panel", "holoviews", "bokeh", "datashader", "numpy", "dask", "playwright")
 
 
 @dataclass
 class Scenario:
-    """One kind of widget change, timed several times."""
+    """One kind of widget change, timed several times, with the bytes of each update."""
 
     name: str
     goal_s: float | None
     in_process_s: list[float] = field(default_factory=list)
     browser_s: list[float] = field(default_factory=list)
+    #: RGBA bytes of the images each in-process sample produced.
+    in_process_bytes: list[int] = field(default_factory=list)
+    #: Band composites each in-process sample computed (the pipeline's cache misses).
+    in_process_computed: list[int] = field(default_factory=list)
+    #: Websocket payload bytes per browser sample: server to page, and page to server.
+    browser_received: list[int] = field(default_factory=list)
+    browser_sent: list[int] = field(default_factory=list)
+    #: How many new band composites each sample asks for (None: not a band change).
+    new_bands: int | None = None
     note: str = ""
 
     @staticmethod
@@ -72,6 +100,29 @@ class Scenario:
             "max": max(values),
             "n": len(values),
         }
+
+
+class SessionBands:
+    """The bands a dashboard session has computed, per (method, cloud mask key).
+
+    The benchmark adds the visible layer's bands after every refresh it causes, so that it
+    can ask for a band the session has never computed."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple[str, str], set[str]] = {}
+
+    def add(self, method: str, mask: str, bands: tuple[str, ...] | set[str]) -> None:
+        self.done.setdefault((method, mask), set()).update(bands)
+
+    def new_band(self, method: str, mask: str) -> str:
+        done = self.done.get((method, mask), set())
+        for band in NEW_BAND_ORDER:
+            if band not in done:
+                return band
+        raise RuntimeError(f"every band is computed for {method} ({mask}): fewer repeats")
+
+    def clear(self) -> None:
+        self.done.clear()
 
 
 # --- in-process ----------------------------------------------------------------------------
@@ -87,31 +138,60 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
     started = time.perf_counter()
     dashboard = Dashboard(view=initial_view(*point, *VIEW_SIZE, span_m=11_500))
     first_load = time.perf_counter() - started
-    controls = dashboard.controls
+    controls, pipeline = dashboard.controls, dashboard.pipeline
     image = dashboard.map_view.images
+    session = SessionBands()
 
-    def timed(change: Callable[[], None], key: str) -> float:
-        before = image[key]
+    def triplet() -> tuple[str, str, str]:
+        return (controls.red, controls.green, controls.blue)
+
+    session.add("median", controls.cloud_mask, triplet())  # the first view's median
+
+    def timed(scenario: Scenario, change: Callable[[], None], key: str) -> None:
+        """Time ``change`` until layer ``key`` has a new image; record bytes and computations."""
+        before = dict(image)
+        misses = pipeline.band_composites.misses
         start = time.perf_counter()
         change()
         elapsed = time.perf_counter() - start
-        if image[key] is None or image[key] is before:
+        if image[key] is None or image[key] is before[key]:
             raise RuntimeError(f"no new {key} image after the change: {dashboard.status}")
-        return elapsed
+        scenario.in_process_s.append(elapsed)
+        scenario.in_process_bytes.append(
+            sum(
+                new.rgba.nbytes
+                for k, new in image.items()
+                if new is not None and new is not before[k]
+            )
+        )
+        scenario.in_process_computed.append(pipeline.band_composites.misses - misses)
 
     for method in ("mean", "median"):
-        controls.layers = [method]
-        scenario = scenarios[f"bands_{method}"]
-        for index in range(repeats):
-            red = RED_BANDS[index % len(RED_BANDS)]
-            green = "B08" if method == "mean" else "B8A"  # new combinations for each method
-            scenario.in_process_s.append(
-                timed(lambda r=red, g=green: controls.param.update(red=r, green=g), method)
-            )
+        controls.layers = [method]  # computes the current triplet for the method, if new
+        session.add(method, controls.cloud_mask, triplet())
+        for _ in range(repeats):
+            red = session.new_band(method, controls.cloud_mask)
+            timed(scenarios[f"bands_{method}"], lambda r=red: setattr(controls, "red", r), method)
+            session.add(method, controls.cloud_mask, triplet())
+
+    for _ in range(max(2, repeats // 2)):
+        # A fresh start for the bands: the from-preset's three bands cached, nothing else.
+        controls.band_preset = PRESET_TO  # so that the next line is a change (untimed)
+        pipeline.band_composites.clear()
+        pipeline.values.clear()
+        controls.band_preset = PRESET_FROM  # computes its three bands (untimed)
+        timed(
+            scenarios["preset_median"],
+            lambda: setattr(controls, "band_preset", PRESET_TO),
+            "median",
+        )
+
     controls.param.update(red="B11", green="B08", blue="B03")
     for index in range(repeats):
-        scenarios["stretch_median"].in_process_s.append(
-            timed(lambda i=index: setattr(controls, "stretch_max", 3000 + 10 * i), "median")
+        timed(
+            scenarios["stretch_median"],
+            lambda i=index: setattr(controls, "stretch_max", 3000 + 10 * i),
+            "median",
         )
 
     start = time.perf_counter()
@@ -119,15 +199,19 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
     scenarios["s2cloudless_first"].in_process_s.append(time.perf_counter() - start)
     for index in range(repeats):
         threshold = 40.0 + index
-        scenarios["s2cloudless_median"].in_process_s.append(
-            timed(lambda t=threshold: setattr(controls, "cld_prb_thresh", t), "median")
+        timed(
+            scenarios["s2cloudless_median"],
+            lambda t=threshold: setattr(controls, "cld_prb_thresh", t),
+            "median",
         )
     controls.cloud_mask = "cldprb"
 
     for index in range(max(2, repeats // 2)):
         end = dt.date(2021, 8, 1) + dt.timedelta(days=5 * (index + 1))
-        scenarios["dates_median"].in_process_s.append(
-            timed(lambda e=end: setattr(controls, "dates", (dt.date(2021, 7, 1), e)), "median")
+        timed(
+            scenarios["dates_median"],
+            lambda e=end: setattr(controls, "dates", (dt.date(2021, 7, 1), e)),
+            "median",
         )
     view = dashboard.map_view.view
     for index in range(max(2, repeats // 2)):
@@ -135,8 +219,10 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
         panned = type(view)(
             (view.x_range[0] + shift, view.x_range[1] + shift), view.y_range, *VIEW_SIZE
         )
-        scenarios["pan_median"].in_process_s.append(
-            timed(lambda v=panned: setattr(dashboard.map_view, "view", v), "median")
+        timed(
+            scenarios["pan_median"],
+            lambda v=panned: setattr(dashboard.map_view, "view", v),
+            "median",
         )
     grid = dashboard.map_view.images["median"].rgba.shape
     return {"first_load_s": first_load, "image_shape": list(grid[:2]), "status": dashboard.status}
@@ -171,6 +257,30 @@ WATCH_JS = (
 )
 
 
+class Frames:
+    """Websocket payload bytes of a page, both ways, since the last :meth:`reset`."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.sent = 0
+
+    def watch(self, page) -> None:
+        """Count every websocket the page opens from now on (a reload opens a new one)."""
+
+        def count(direction: str, payload: str | bytes) -> None:
+            size = len(payload.encode() if isinstance(payload, str) else payload)
+            setattr(self, direction, getattr(self, direction) + size)
+
+        def opened(socket) -> None:
+            socket.on("framereceived", lambda payload: count("received", payload))
+            socket.on("framesent", lambda payload: count("sent", payload))
+
+        page.on("websocket", opened)
+
+    def reset(self) -> None:
+        self.received = self.sent = 0
+
+
 def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
     """Time the same changes in Chromium against ``panel serve``."""
     from app.serving import (
@@ -184,49 +294,61 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
 
     if not CHROMIUM.exists():
         return {"skipped": f"no Chromium at {CHROMIUM}"}
+    frames = Frames()
     with served_app() as served, chromium(BROWSER_VIEWPORT) as page:
-        started = time.perf_counter()
-        page.goto(served.url)
-        status = page.get_by_text("refreshed in").first
-        status.wait_for(timeout=180_000)
-        first_load = time.perf_counter() - started
-        wait_until_idle(page)  # the first refresh's thermal fit too
+        frames.watch(page)
 
-        def timed(change: Callable[[], None], timeout_s: float = 60) -> float:
+        def open_session() -> float:
+            """A fresh page: a new session with its own pipeline and caches."""
+            started = time.perf_counter()
+            page.goto(served.url)
+            page.get_by_text("refreshed in").first.wait_for(timeout=180_000)
+            seconds = time.perf_counter() - started
+            wait_until_idle(page)  # the first refresh's thermal fit too
+            return seconds
+
+        def timed(scenario: Scenario, change: Callable[[], None], timeout_s: float = 60) -> None:
             page.evaluate(WATCH_JS)
+            frames.reset()
             change()
             page.wait_for_function("window.__changed !== null", timeout=timeout_s * 1000)
-            elapsed = page.evaluate("window.__changed") / 1000
+            scenario.browser_s.append(page.evaluate("window.__changed") / 1000)
             wait_until_idle(page)  # the refresh's remaining steps (legend, fit)
-            return elapsed
+            # Playwright hands over websocket events only while it talks to the browser: this
+            # round trip delivers the frames that arrived during the idle wait's last sleep.
+            page.evaluate("0")
+            scenario.browser_received.append(frames.received)
+            scenario.browser_sent.append(frames.sent)
 
-        layer_checkbox(page, "Mean").check()
-        layer_checkbox(page, "Median").uncheck()
-        wait_until_idle(page)
+        first_load = open_session()
+        session = SessionBands()
+        mask = "cldprb"  # the default cloud mask (MSK_CLDPRB ≤ 10), kept for these rows
+        bands = list(BAND_PRESETS[PRESET_FROM])  # the default triplet, shown as R, G, B
+        session.add("median", mask, bands)  # the first view's median
         for method in ("mean", "median"):
-            if method == "median":
-                layer_checkbox(page, "Median").check()
-                layer_checkbox(page, "Mean").uncheck()
-                wait_until_idle(page)
-            green = "B08" if method == "mean" else "B8A"
-            widget(page, "G").select_option(green)
+            show, hide = ("Mean", "Median") if method == "mean" else ("Median", "Mean")
+            layer_checkbox(page, show).check()
+            layer_checkbox(page, hide).uncheck()
             wait_until_idle(page)
-            for index in range(repeats):
-                red = RED_BANDS[(index + 3) % len(RED_BANDS)]
-                scenarios[f"bands_{method}"].browser_s.append(
-                    timed(lambda r=red: widget(page, "R").select_option(r))
+            session.add(method, mask, bands)
+            for _ in range(repeats):
+                red = session.new_band(method, mask)
+                timed(
+                    scenarios[f"bands_{method}"], lambda r=red: widget(page, "R").select_option(r)
                 )
+                bands[0] = red
+                session.add(method, mask, bands)
         maximum = widget(page, "Max", "input")
         for index in range(repeats):
-            scenarios["stretch_median"].browser_s.append(
-                timed(lambda i=index: (maximum.fill(str(3500 + 10 * i)), maximum.press("Enter")))
-            )
-        scenarios["s2cloudless_first"].browser_s.append(
             timed(
-                lambda: widget(page, "Cloud mask").select_option(label="s2cloudless + shadows"), 180
+                scenarios["stretch_median"],
+                lambda i=index: (maximum.fill(str(3500 + 10 * i)), maximum.press("Enter")),
             )
+        timed(
+            scenarios["s2cloudless_first"],
+            lambda: widget(page, "Cloud mask").select_option(label="s2cloudless + shadows"),
+            180,
         )
-        wait_until_idle(page)
         threshold = (
             page.locator("div.bk-Row", has=page.get_by_text("cld_prb_thresh (%)"))
             .locator("input.bk-input")
@@ -234,8 +356,9 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
         )
         for index in range(repeats):
             value = str(60 + index)
-            scenarios["s2cloudless_median"].browser_s.append(
-                timed(lambda v=value: (threshold.fill(v), threshold.press("Enter")))
+            timed(
+                scenarios["s2cloudless_median"],
+                lambda v=value: (threshold.fill(v), threshold.press("Enter")),
             )
         widget(page, "Cloud mask").select_option(label="MSK_CLDPRB ≤ 10")
         wait_until_idle(page)
@@ -249,21 +372,49 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
                 page.mouse.move(centre[0] - 0.3 * box["width"], centre[1], steps=4)
                 page.mouse.up()
 
-            scenarios["pan_median"].browser_s.append(timed(drag))
-            wait_until_idle(page)
-        plot_size = page.get_by_text("refreshed in").first.text_content()
-    return {"first_load_s": first_load, "status": plot_size}
+            timed(scenarios["pan_median"], drag)
+        status = page.get_by_text("refreshed in").first.text_content()
+
+        # The preset change, each time in a fresh session: the default SWIR median computed
+        # (B11, B8, B3), then true colour asks for two bands never computed (B4, B2).
+        fresh_loads = []
+        for _ in range(max(2, repeats // 2)):
+            fresh_loads.append(open_session())
+            timed(
+                scenarios["preset_median"],
+                lambda: widget(page, "Bands").select_option(label=PRESET_TO),
+            )
+    return {"first_load_s": first_load, "fresh_session_loads_s": fresh_loads, "status": status}
 
 
 # --- report --------------------------------------------------------------------------------
 
 
 def make_scenarios() -> dict[str, Scenario]:
-    cached = "the view's images already loaded"
+    new_band = (
+        "one band the session never computed (tracked per session; in-process the cache misses "
+        "confirm it); the view's images already loaded"
+    )
     return {
-        "bands_mean": Scenario("Bands → mean (new R band)", MEAN_GOAL_S, note=cached),
-        "bands_median": Scenario("Bands → median (new R band)", MEAN_GOAL_S, note=cached),
-        "stretch_median": Scenario("Stretch max → median (recolour only)", MEAN_GOAL_S),
+        "bands_mean": Scenario(
+            "Bands → mean (new R band)", MEAN_GOAL_S, new_bands=1, note=new_band
+        ),
+        "bands_median": Scenario(
+            "Bands → median (new R band)", MEAN_GOAL_S, new_bands=1, note=new_band
+        ),
+        "preset_median": Scenario(
+            f"Bands preset {PRESET_FROM.split(' (')[0]} → {PRESET_TO.split(' (')[0]} → median "
+            "(2 new bands)",
+            MEAN_GOAL_S,
+            new_bands=2,
+            note=(
+                "B4 and B2 never computed: each sample starts with fresh band caches "
+                "(in-process cleared, browser a fresh session); the view's images already loaded"
+            ),
+        ),
+        "stretch_median": Scenario(
+            "Stretch max → median (recolour only)", MEAN_GOAL_S, new_bands=0
+        ),
         "s2cloudless_median": Scenario(
             "s2cloudless cld_prb_thresh → median, after first use",
             S2CLOUDLESS_GOAL_S,
@@ -288,10 +439,14 @@ def _context_line(where: str, context: dict) -> str:
         return f"- {where}: not run"
     if "skipped" in context:
         return f"- {where}: skipped ({context['skipped']})"
-    return (
+    line = (
         f"- {where}: first view with its thermal fit in {context['first_load_s']:.1f} s; "
         f"last status: “{context['status']}”"
     )
+    if context.get("fresh_session_loads_s"):
+        loads = ", ".join(f"{s:.1f}" for s in context["fresh_session_loads_s"])
+        line += f"; the preset row's fresh sessions loaded in {loads} s"
+    return line
 
 
 def _cell(values: list[float]) -> str:
@@ -300,6 +455,18 @@ def _cell(values: list[float]) -> str:
         return "–"
     spread = f"{summary['min']:.2f}–{summary['max']:.2f}, n={summary['n']}"
     return f"{summary['median']:.2f} s ({spread})"
+
+
+def _megabytes(values: list[int]) -> str:
+    """Median bytes per update, in MB (10^6), with the range."""
+    if not values:
+        return "–"
+    # kB for the page's small messages (widget events), MB for images.
+    scale, unit = (1e3, "kB") if statistics.median(values) < 1e5 else (1e6, "MB")
+    median = statistics.median(values) / scale
+    low, high = min(values) / scale, max(values) / scale
+    spread = f" ({low:.2f}–{high:.2f})" if high - low >= 0.005 else ""
+    return f"{median:.2f} {unit}{spread}"
 
 
 def _met(scenario: Scenario) -> str:
@@ -311,6 +478,21 @@ def _met(scenario: Scenario) -> str:
             ok = statistics.median(values) <= scenario.goal_s
             verdicts.append(f"{where} {'yes' if ok else '**no**'}")
     return ", ".join(verdicts)
+
+
+def _computed_note(scenario: Scenario) -> str:
+    """For band changes: whether every in-process sample computed the new bands it asked for."""
+    if scenario.new_bands is None or not scenario.in_process_computed:
+        return scenario.note
+    counts = sorted(set(scenario.in_process_computed))
+    if counts == [scenario.new_bands]:
+        check = f"in-process every sample computed {scenario.new_bands} band composite(s)"
+    else:
+        check = (
+            f"**in-process samples computed {scenario.in_process_computed} band composites, "
+            f"expected {scenario.new_bands} each**"
+        )
+    return f"{scenario.note}; {check}" if scenario.note else check
 
 
 def write_report(out: Path, scenarios: dict[str, Scenario], details: dict, seconds: float) -> None:
@@ -330,6 +512,9 @@ def write_report(out: Path, scenarios: dict[str, Scenario], details: dict, secon
                             **asdict(s),
                             "in_process": Scenario.summary(s.in_process_s),
                             "browser": Scenario.summary(s.browser_s),
+                            "in_process_image_bytes": Scenario.summary(s.in_process_bytes),
+                            "browser_received_bytes": Scenario.summary(s.browser_received),
+                            "browser_sent_bytes": Scenario.summary(s.browser_sent),
                         }
                         for key, s in scenarios.items()
                     },
@@ -356,17 +541,34 @@ def write_report(out: Path, scenarios: dict[str, Scenario], details: dict, secon
         "the layer's RGBA image exists. Browser: `panel serve` in Chromium, until the new "
         "image data is in the map's plot and a frame is drawn.",
         "",
+        "A band change counts as new only when the session never computed that band for that "
+        "method and mask: the benchmark tracks the bands each session computed and picks the "
+        "next red band outside them; the preset row starts every sample from fresh band caches "
+        "(in-process cleared, in the browser a fresh session).",
+        "",
+        "Bytes per update (median; MB = 10^6 bytes, kB = 10^3): in-process, the RGBA images "
+        "the change produced; in the browser, the payloads of the websocket frames from the "
+        "server to the page (↓) and back (↑), from the change until the dashboard is idle.",
+        "",
         _context_line("In-process", details.get("in_process", {})),
         _context_line("Browser", details.get("browser", {})),
         "",
-        "| Change | Goal | In-process | Browser | Met? | Note |",
-        "|---|---|---|---|---|---|",
+        "| Change | Goal | In-process | Browser | Met? | Bytes in-process | Bytes browser ↓ / ↑ "
+        "| Note |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for scenario in scenarios.values():
         goal = f"≤ {scenario.goal_s:g} s" if scenario.goal_s else "–"
+        browser_bytes = (
+            f"{_megabytes(scenario.browser_received)} / {_megabytes(scenario.browser_sent)}"
+            if scenario.browser_received
+            else "–"
+        )
         lines.append(
             f"| {scenario.name} | {goal} | {_cell(scenario.in_process_s)} | "
-            f"{_cell(scenario.browser_s)} | {_met(scenario)} | {scenario.note} |"
+            f"{_cell(scenario.browser_s)} | {_met(scenario)} | "
+            f"{_megabytes(scenario.in_process_bytes)} | {browser_bytes} | "
+            f"{_computed_note(scenario)} |"
         )
     (out / "app.md").write_text("\n".join(lines) + "\n")
 

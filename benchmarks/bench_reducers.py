@@ -1,16 +1,20 @@
-"""Speed and memory of :func:`compositing.composite`, as ratios against a peer on the same data.
+"""Speed and memory of :func:`compositing.composite`: ratios against honest peers, same data.
 
 Run from the repository root::
 
     python -m benchmarks.bench_reducers            # full run, ~10 min: benchmarks/results/
-    python -m benchmarks.bench_reducers --quick    # tiny sizes, < 30 s, benchmarks/output/
+    python -m benchmarks.bench_reducers --quick    # tiny sizes, < 60 s, benchmarks/output/
 
-Every figure is a *ratio* between our composite and a peer implementation measured on the same
-array in the same process (or, for the scale rows, in fresh subprocesses run one after the other
-on the same machine), so the rows stay comparable across machines. Times are the median of
-several repeats, ours and the peer's interleaved, after one warm-up call of each variant, which
-excludes numba's and numbagg's JIT compilation. Nothing here is asserted: the results are written to
-``reducers.md`` (a table) and ``reducers.json`` in the output directory.
+Every figure is a *ratio* between our composite and the strongest peer a competent user would run
+on the same array (bottleneck or tuned xarray for the median, numpy one-hot counting for the
+mode, stackstac for the mosaic, numpy and xarray for the mean, vectorised numpy for the quality
+mosaic), measured in the same process (or, for the scale rows, in fresh subprocesses run one
+after the other on the same machine), so the rows stay comparable across machines. Times are the
+median of several repeats, ours and the peers' interleaved, after one warm-up call of each
+variant, which excludes numba's and numbagg's JIT compilation. Library defaults that a
+competent user would tune away (xarray's numbagg float64 path) and known slow paths (scipy's
+mode) are shown in a separate, labelled column and never judged. Nothing here is asserted: the
+results are written to ``reducers.md`` (a table) and ``reducers.json`` in the output directory.
 """
 
 from __future__ import annotations
@@ -40,7 +44,17 @@ import pandas as pd
 import psutil
 import xarray as xr
 
-from benchmarks.measure import MIB, Measured, json_ready, machine, own_high_water_mib, run_measured
+from benchmarks.measure import (
+    MIB,
+    Measured,
+    amount,
+    json_ready,
+    machine,
+    others_text,
+    own_high_water_mib,
+    ratio_text,
+    run_measured,
+)
 from compositing import composite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,8 +96,8 @@ class Sizes:
     slow_repeats: int
     #: Seconds after which a scale subprocess is killed and reported as timed out.
     scale_timeout: float
-    #: xarray's ``use_numbagg`` for the in-process median. numbagg doesn't cache its JIT
-    #: compilation (~10 s), which would dominate ``--quick``; the full run keeps the default.
+    #: Whether xarray may use numbagg (its default) for the second-column median and the mean.
+    #: numbagg doesn't cache its JIT compilation (~10 s), which would dominate ``--quick``.
     xarray_numbagg: bool = True
 
 
@@ -113,8 +127,23 @@ QUICK = Sizes(
 
 
 @dataclass
+class Other:
+    """A labelled second-column peer: measured on the same data and shown, but not judged."""
+
+    name: str
+    value: float
+    lower_bound: bool = False
+    runs: list[float] = field(default_factory=list)
+
+
+@dataclass
 class Row:
-    """One line of the results table. ``ratio`` is always peer / ours: above 1, ours is better."""
+    """One line of the results table. ``ratio`` is always peer / ours: above 1, ours is better.
+
+    ``peer`` is the strongest (fastest, or for memory the leanest) of the honest peers measured
+    on the row's data; ``candidates`` holds every one of them (label → value), so the table can
+    show that the peer is the strongest. ``others`` are labelled second-column peers (a library's
+    default that a competent user would tune away, a known slow path), shown and never judged."""
 
     name: str
     what: str
@@ -132,6 +161,13 @@ class Row:
     #: The individual timed runs behind the medians (empty for the scale rows).
     ours_runs: list[float] = field(default_factory=list)
     peer_runs: list[float] = field(default_factory=list)
+    candidates: dict[str, float] = field(default_factory=dict)
+    others: list[Other] = field(default_factory=list)
+    #: What the goal is judged against: "peer", or "floor" (mean and quality_mosaic keep the
+    #: issue's goal, within 3x of one numpy pass, whatever the peer).
+    goal_against: str = "peer"
+    #: The floor's time when ``goal_against == "floor"``.
+    floor: float | None = None
     ratio: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -263,59 +299,171 @@ def spy(targets: dict[str, tuple[object, str]]) -> Iterator[dict[str, mock.Magic
         yield spies
 
 
-def xarray_median_backend(sample: xr.DataArray) -> str:
-    """Which library did the work in ``sample.median('time')``: numbagg, bottleneck or numpy.
+def xarray_backend(sample: xr.DataArray, method: str, **options: bool) -> str:
+    """Which library did the work in ``sample.<method>('time')`` under ``options``: numbagg,
+    bottleneck or numpy.
 
     Found by counting calls, not by reading xarray's options, so it stays true if xarray's
     dispatch changes."""
     import bottleneck
     import numbagg
 
+    name = f"nan{method}"
     targets: dict[str, tuple[object, str]] = {
-        "numbagg.nanmedian": (numbagg, "nanmedian"),
-        "bottleneck.nanmedian": (bottleneck, "nanmedian"),
-        "numpy.nanmedian": (np, "nanmedian"),
+        f"numbagg.{name}": (numbagg, name),
+        f"bottleneck.{name}": (bottleneck, name),
+        f"numpy.{name}": (np, name),
     }
-    with spy(targets) as spies:
-        sample.median("time").compute()
+    with xr.set_options(**options), spy(targets) as spies:
+        getattr(sample, method)("time").compute()
     used = [label for label, s in spies.items() if s.call_count]
     # np.nanmedian on a dask array only dispatches to dask.array.nanmedian: not the worker.
-    workers = [u for u in used if u != "numpy.nanmedian"] or used
-    options = xr.get_options()
-    return (
-        f"{' + '.join(workers) or 'unknown'} (xarray options: use_numbagg="
-        f"{options['use_numbagg']}, use_bottleneck={options['use_bottleneck']})"
+    workers = [u for u in used if u != f"numpy.{name}"] or used
+    return " + ".join(workers) or "xarray's own nan-ops on numpy"
+
+
+#: xarray with bottleneck instead of numbagg: what a user who knows xarray's options runs.
+XARRAY_BOTTLENECK = {"use_bottleneck": True, "use_numbagg": False}
+
+Variant = tuple[str, Callable[[], Any]]  # (label for the table, the call)
+
+
+def timed_row(
+    timed: dict[str, Timed],
+    candidates: dict[str, Variant],
+    others: dict[str, Variant],
+    *,
+    goal_ratio: float,
+    **fields: Any,
+) -> Row:
+    """A :class:`Row` whose peer is the fastest of ``candidates`` (keys of ``timed``), with
+    ``others`` as labelled second-column peers. ``met`` is judged against the peer."""
+    ours = timed["ours"]
+    best = min(candidates, key=lambda key: timed[key].seconds)
+    peer = timed[best]
+    return Row(
+        unit="s",
+        ours=ours.seconds,
+        ours_runs=ours.runs,
+        peer_name=candidates[best][0],
+        peer=peer.seconds,
+        peer_runs=peer.runs,
+        goal_ratio=goal_ratio,
+        met=peer.seconds / ours.seconds >= goal_ratio,
+        candidates={label: timed[key].seconds for key, (label, _) in candidates.items()},
+        others=[
+            Other(label, timed[key].seconds, runs=timed[key].runs)
+            for key, (label, _) in others.items()
+        ],
+        **fields,
     )
 
 
-# --- in-process rows -----------------------------------------------------------------------------
+def _calls(ours: Callable[[], Any], *variants: dict[str, Variant]) -> dict[str, Callable]:
+    calls = {"ours": ours}
+    for group in variants:
+        calls.update({key: fn for key, (_, fn) in group.items()})
+    return calls
+
+
+def _agreement(ours: np.ndarray, peer: np.ndarray) -> str:
+    """Same mask, and the largest difference on the valid pixels."""
+    same_mask = np.array_equal(np.isnan(ours), np.isnan(peer))
+    if not same_mask:
+        return "**masks differ**"
+    diff = (
+        float(np.nanmax(np.abs(ours.astype(np.float64) - peer))) if np.isfinite(ours).any() else 0
+    )
+    return f"same mask, max |diff| {diff:.2g}"
+
+
+def explain_unmet(row: Row, why: str, second: str = "") -> Row:
+    """Lead the notes of a row whose goal is not met with the reason, and with how ours fares
+    against the row's first second-column peer (called ``second`` here), as measured."""
+    if row.met:
+        return row
+    if second and row.others and row.others[0].value and not math.isnan(row.others[0].value):
+        other = row.others[0]
+        ratio = ratio_text(row.unit, other.value / row.ours, other.lower_bound)
+        why += f"; against the second column, {second}, ours is {ratio}"
+    row.notes = f"**goal not met**: {why}; {row.notes}"
+    return row
 
 
 def bench_median(c: xr.DataArray, sizes: Sizes) -> Row:
-    with xr.set_options(use_numbagg=sizes.xarray_numbagg):
-        backend = xarray_median_backend(c.isel(y=slice(0, 8), x=slice(0, 8)))
-        timed = time_interleaved(
-            {
-                "ours": lambda: composite(c, "median").values,
-                "peer": lambda: c.median("time").values,
-            },
-            sizes.repeats,
+    import bottleneck
+
+    arr = c.values
+
+    def xarray_median(**options: bool) -> np.ndarray:
+        with xr.set_options(**options):
+            return c.median("time").values
+
+    sample = c.isel(y=slice(0, 8), x=slice(0, 8))
+    tuned = xarray_backend(sample, "median", **XARRAY_BOTTLENECK)
+    candidates: dict[str, Variant] = {
+        "bottleneck": ("`bottleneck.nanmedian(arr, axis=0)`", lambda: bottleneck.nanmedian(arr, 0)),
+        "xarray_bottleneck": (
+            "xarray `c.median('time')` with `use_bottleneck=True, use_numbagg=False`",
+            lambda: xarray_median(**XARRAY_BOTTLENECK),
+        ),
+    }
+    others: dict[str, Variant] = {}
+    if sizes.xarray_numbagg:
+        default = xarray_backend(sample, "median")
+        others["xarray_default"] = (
+            f"xarray `c.median('time')` with its defaults ({default}, float64 result)",
+            xarray_median,
         )
-    ours, peer = timed["ours"].result, timed["peer"].result
-    same_mask = np.array_equal(np.isnan(ours), np.isnan(peer))
-    max_diff = float(np.nanmax(np.abs(ours.astype(np.float64) - peer))) if same_mask else math.nan
-    return Row(
+    calls = _calls(lambda: composite(c, "median").values, candidates, others)
+    timed = time_interleaved(calls, sizes.repeats)
+    ours = timed["ours"].result
+    checks = "; ".join(
+        f"vs {key}: {_agreement(ours, timed[key].result)} ({timed[key].result.dtype})"
+        for key in (*candidates, *others)
+    )
+    skipped = (
+        ""
+        if others
+        else "; xarray's default (numbagg) is skipped with --quick: its JIT compilation "
+        "(~10 s) is not cached"
+    )
+    row = timed_row(
+        timed,
+        candidates,
+        others,
+        goal_ratio=5.0,
         name="median",
         what=f"numpy {_shape(c)} float32, {_masked(c)} masked",
-        **_timed_fields(timed, goal_ratio=5.0),
-        peer_name="xarray `c.median('time')`",
         goal="≥ 5× faster",
         notes=(
-            f"xarray used {backend}; result dtype ours {ours.dtype}, xarray {peer.dtype}; "
-            f"same mask: {same_mask}; max |diff| {max_diff:.2g} (float32 rounding of "
-            "even-count midpoints)"
+            f"xarray with use_bottleneck=True, use_numbagg=False used {tuned}; ours float32; "
+            f"{checks} (float32 rounding of even-count midpoints){skipped}"
         ),
     )
+    return explain_unmet(
+        row,
+        "bottleneck's nanmedian is, like ours, a compiled single-threaded selection per pixel "
+        "on the float32 values, so the two are within a small factor",
+        "xarray's default (numbagg on a float64 copy)",
+    )
+
+
+def onehot_mode(arr: np.ndarray) -> np.ndarray:
+    """The mode over axis 0 as a numpy user writes it well: one count per class present.
+
+    Classes are sorted, so ``argmax`` (the first maximum) gives the smallest of tied classes,
+    Earth Engine's rule; pixels with no valid value are masked."""
+    valid = ~np.isnan(arr)
+    classes = np.unique(arr[valid])
+    # The smallest integer type that holds the count of images: less memory traffic.
+    count_dtype = np.min_scalar_type(arr.shape[0])
+    counts = np.empty((classes.size, *arr.shape[1:]), count_dtype)
+    for k, cls in enumerate(classes):
+        counts[k] = (arr == cls).sum(axis=0, dtype=count_dtype)
+    mode = classes[counts.argmax(axis=0)].astype(arr.dtype)
+    mode[~valid.any(axis=0)] = np.nan
+    return mode
 
 
 def bench_mode(sizes: Sizes, seed: int) -> Row:
@@ -329,118 +477,187 @@ def bench_mode(sizes: Sizes, seed: int) -> Row:
             warnings.simplefilter("ignore")
             return np.asarray(scipy.stats.mode(arr, axis=0, nan_policy="omit").mode)
 
-    timed = time_interleaved(
-        {"ours": lambda: composite(c, "mode").values, "peer": scipy_mode}, sizes.slow_repeats
-    )
-    ours, peer = timed["ours"].result, timed["peer"].result
-    agree = (ours == peer) | (np.isnan(ours) & np.isnan(peer))
-    return Row(
+    candidates: dict[str, Variant] = {
+        "onehot": ("numpy one-hot counting over the classes present", lambda: onehot_mode(arr))
+    }
+    others: dict[str, Variant] = {"scipy": ("`scipy.stats.mode(nan_policy='omit')`", scipy_mode)}
+    timed = time_interleaved(_calls(lambda: composite(c, "mode").values, candidates), sizes.repeats)
+    slow = {key: fn for key, (_, fn) in others.items()}
+    timed |= time_interleaved(slow, sizes.slow_repeats)  # scipy is slow: fewer repeats
+    ours = timed["ours"].result
+    agree = {key: _equal_nan(ours, timed[key].result) for key in ("onehot", "scipy")}
+    row = timed_row(
+        timed,
+        candidates,
+        others,
+        goal_ratio=50.0,
         name="mode",
         what=f"numpy {_shape(c)} SCL-like classes 0–{SCL_CLASSES - 1}, {_masked(c)} masked",
-        **_timed_fields(timed, goal_ratio=50.0),
-        peer_name="`scipy.stats.mode(nan_policy='omit')`",
         goal="≥ 50× faster",
         notes=(
-            f"agreement with scipy (both give the smallest of tied modes): "
-            f"{agree.mean():.2%} of {agree.size} pixels"
+            "all three give the smallest of tied modes and mask pixels with no valid value; "
+            f"agreement pixel for pixel with the one-hot counting: {agree['onehot'].mean():.2%}, "
+            f"with scipy: {agree['scipy'].mean():.2%} of {agree['scipy'].size} pixels; "
+            "one-hot counting is one vectorised pass per class present "
+            f"({len(np.unique(arr[~np.isnan(arr)]))} here), scipy.stats.mode with "
+            f"nan_policy='omit' loops in Python over pixels (timed {sizes.slow_repeats}×)"
         ),
     )
-
-
-def bench_mosaic(c: xr.DataArray, sizes: Sizes) -> Row:
-    import stackstac
-
-    chunk = sizes.chunk
-    lazy = c.chunk({"time": 1, "band": 1, "y": chunk, "x": chunk})
-    timed = time_interleaved(
-        {
-            "ours": lambda: composite(lazy, "mosaic").values,
-            "peer": lambda: stackstac.mosaic(lazy, dim="time").values,
-        },
-        sizes.repeats,
+    n_classes = len(np.unique(arr[~np.isnan(arr)]))
+    cost = "cheaper than" if row.ratio < 1 else "about as cheap as"
+    return explain_unmet(
+        row,
+        f"with {n_classes} classes, one-hot counting is {n_classes} vectorised compare-and-sum "
+        f"passes over a {arr.nbytes / MIB:.1f} MiB array, {cost} our per-pixel sort of "
+        f"{arr.shape[0]} values",
+        "scipy's Python loop",
     )
-    ours, peer = timed["ours"].result, timed["peer"].result
-    # Earth Engine's mosaic: the last valid image on top.
-    arr = c.values
+
+
+def mosaic_reference(arr: np.ndarray) -> np.ndarray:
+    """Earth Engine's mosaic, written plainly: the last valid image on top."""
     reference = arr[0].copy()
     for image in arr[1:]:
         reference = np.where(np.isnan(image), reference, image)
+    return reference
+
+
+def bench_mosaic(c: xr.DataArray, sizes: Sizes) -> list[Row]:
+    """Two rows: stackstac.mosaic on the numpy-backed collection, and on it as dask chunks."""
+    import stackstac
+
+    chunk = sizes.chunk
+    reference = mosaic_reference(c.values)
     first_on_top = stackstac.mosaic(c, dim="time", reverse=True).values
-    return Row(
-        name="mosaic",
-        what=f"dask {_shape(c)}, chunks (1, 1, {chunk}, {chunk}), threaded scheduler",
-        **_timed_fields(timed, goal_ratio=1.0),
-        peer_name="`stackstac.mosaic(c, dim='time')` (reverse=False: last on top)",
-        goal="no slower (≥ 1×)",
-        notes=(
-            f"ours == stackstac: {np.array_equal(ours, peer, equal_nan=True)}; ours == "
-            f"last-valid reference: {np.array_equal(ours, reference, equal_nan=True)}; "
-            f"stackstac reverse=True (first on top) agrees on only "
-            f"{np.mean(_equal_nan(ours, first_on_top)):.1%} of values"
-        ),
-    )
+    label = "`stackstac.mosaic(c, dim='time')` (reverse=False: last on top)"
+    rows = []
+    for backing, data in (
+        ("numpy", c),
+        ("dask", c.chunk({"time": 1, "band": 1, "y": chunk, "x": chunk})),
+    ):
+        candidates: dict[str, Variant] = {
+            "stackstac": (label, lambda d=data: stackstac.mosaic(d, dim="time").values)
+        }
+        timed = time_interleaved(
+            _calls(lambda d=data: composite(d, "mosaic").values, candidates), sizes.repeats
+        )
+        ours, peer = timed["ours"].result, timed["stackstac"].result
+        what = (
+            f"numpy {_shape(c)} float32, {_masked(c)} masked"
+            if backing == "numpy"
+            else f"dask {_shape(c)}, chunks (1, 1, {chunk}, {chunk}), threaded scheduler"
+        )
+        rows.append(
+            timed_row(
+                timed,
+                candidates,
+                {},
+                goal_ratio=1.0,
+                name=f"mosaic ({backing} input)",
+                what=what,
+                goal="no slower (≥ 1×)",
+                notes=(
+                    f"ours == stackstac: {np.array_equal(ours, peer, equal_nan=True)}; ours == "
+                    f"last-valid reference: {np.array_equal(ours, reference, equal_nan=True)}; "
+                    f"stackstac reverse=True (first on top) agrees on only "
+                    f"{np.mean(_equal_nan(ours, first_on_top)):.1%} of values"
+                ),
+            )
+        )
+    return rows
+
+
+def numpy_quality_mosaic(arr: np.ndarray, quality_index: int) -> np.ndarray:
+    """The quality mosaic as a numpy user writes it: nanargmax over the quality band (the first
+    maximum: the earliest image on ties), then take_along_axis; masked where quality always is."""
+    quality = arr[:, quality_index]
+    never = np.isnan(quality).all(axis=0)
+    best = np.nanargmax(np.where(never, 0, quality), axis=0)  # nanargmax raises on all-NaN
+    mosaic = np.take_along_axis(arr, best[None, None], axis=0)[0]
+    mosaic[:, never] = np.nan
+    return mosaic
 
 
 def bench_single_pass(c: xr.DataArray, sizes: Sizes) -> list[Row]:
-    """mean and quality_mosaic against one plain numpy pass over the same array."""
+    """mean and quality_mosaic against numpy and xarray, and the one-numpy-pass floor."""
     arr = c.values
-    timed = time_interleaved(
-        {
-            "peer": lambda: arr.max(axis=0),
-            "mean": lambda: composite(c, "mean").values,
-            "quality_mosaic": lambda: (
-                composite(c, "quality_mosaic", quality_band=QUALITY_BAND).values
-            ),
-        },
-        sizes.repeats,
-    )
-    mean, qm = timed["mean"].result, timed["quality_mosaic"].result
+    quality_index = BANDS.index(QUALITY_BAND)
 
+    def xarray_mean() -> np.ndarray:
+        with xr.set_options(use_numbagg=sizes.xarray_numbagg):
+            return c.mean("time").values
+
+    with xr.set_options(use_numbagg=sizes.xarray_numbagg):
+        mean_backend = xarray_backend(c.isel(y=slice(0, 8), x=slice(0, 8)), "mean")
+    mean_peers: dict[str, Variant] = {
+        "nanmean": ("`np.nanmean(arr, axis=0)`", lambda: np.nanmean(arr, axis=0)),
+        "xarray_mean": (f"xarray `c.mean('time')` ({mean_backend})", xarray_mean),
+    }
+    qm_peers: dict[str, Variant] = {
+        "numpy_qm": (
+            "numpy `nanargmax` over the quality band + `take_along_axis`",
+            lambda: numpy_quality_mosaic(arr, quality_index),
+        )
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-masked pixels (swath edge)
-        mean_ok = np.allclose(mean, np.nanmean(arr.astype(np.float64), axis=0), equal_nan=True)
-    quality = arr[:, BANDS.index(QUALITY_BAND)]
-    best = np.argmax(np.where(np.isnan(quality), -np.inf, quality), axis=0)  # first max: earliest
-    reference = np.take_along_axis(arr, best[None, None], axis=0)[0]
-    reference[:, np.isnan(quality).all(axis=0)] = np.nan
-    qm_ok = np.array_equal(qm, reference, equal_nan=True)
+        timed = time_interleaved(
+            {
+                "floor": lambda: arr.max(axis=0),
+                "mean": lambda: composite(c, "mean").values,
+                "qm": lambda: composite(c, "quality_mosaic", quality_band=QUALITY_BAND).values,
+                **{key: fn for key, (_, fn) in (mean_peers | qm_peers).items()},
+            },
+            sizes.repeats,
+        )
+        exact_mean = np.nanmean(arr.astype(np.float64), axis=0)
+    mean, qm, floor = timed["mean"].result, timed["qm"].result, timed["floor"]
+    mean_checks = "; ".join(
+        f"{key} ({timed[key].result.dtype}): {_agreement(mean, timed[key].result)}"
+        for key in mean_peers
+    )
+    mean_ok = np.allclose(mean, exact_mean, equal_nan=True)
+    qm_ok = np.array_equal(qm, timed["numpy_qm"].result, equal_nan=True)
 
     what = f"numpy {_shape(c)} float32, {_masked(c)} masked"
-    peer_name = "one numpy pass `arr.max(axis=0)`"
-    return [
-        Row(
-            name="mean",
-            what=what,
-            **_timed_fields({"ours": timed["mean"], "peer": timed["peer"]}, goal_ratio=1 / 3),
-            peer_name=peer_name,
-            goal="within 3× (≥ 0.33×)",
-            notes=f"matches float64 np.nanmean: {mean_ok}; result dtype {mean.dtype}",
+    rows = []
+    for key, name, peers, notes, extra in (
+        (
+            "mean",
+            "mean",
+            mean_peers,
+            f"ours (float64 accumulation) equals float64 np.nanmean: {mean_ok}; {mean_checks}",
+            "",
         ),
-        Row(
-            name="quality_mosaic",
-            what=what + f", quality band {QUALITY_BAND}",
-            **_timed_fields(
-                {"ours": timed["quality_mosaic"], "peer": timed["peer"]}, goal_ratio=1 / 3
-            ),
-            peer_name=peer_name,
-            goal="within 3× (≥ 0.33×)",
-            notes=f"matches a numpy argmax reference: {qm_ok}",
+        (
+            "qm",
+            "quality_mosaic",
+            qm_peers,
+            f"ours equals the numpy mosaic pixel for pixel (ties: earliest image): {qm_ok}",
+            f", quality band {QUALITY_BAND}",
         ),
-    ]
-
-
-def _timed_fields(timed: dict[str, Timed], *, goal_ratio: float) -> dict[str, Any]:
-    """The timing fields of a :class:`Row` from ``timed["ours"]`` and ``timed["peer"]``."""
-    ours, peer = timed["ours"], timed["peer"]
-    return {
-        "unit": "s",
-        "ours": ours.seconds,
-        "peer": peer.seconds,
-        "ours_runs": ours.runs,
-        "peer_runs": peer.runs,
-        "goal_ratio": goal_ratio,
-        "met": peer.seconds / ours.seconds >= goal_ratio,
-    }
+    ):
+        row = timed_row(
+            {"ours": timed[key], **{k: timed[k] for k in peers}},
+            peers,
+            {},
+            goal_ratio=1 / 3,
+            name=name,
+            what=what + extra,
+            goal="within 3× of one numpy pass (floor / ours ≥ 0.33)",
+            goal_against="floor",
+            notes="",
+        )
+        # The issue's goal: within 3x of the floor, a pass that only reads every value once.
+        floor_ratio = floor.seconds / row.ours
+        row.met = floor_ratio >= 1 / 3
+        row.floor = floor.seconds
+        row.notes = (
+            f"goal judged against the floor, one numpy pass `arr.max(axis=0)`: "
+            f"{floor.seconds:.3g} s, floor / ours = {floor_ratio:.2f}; {notes}"
+        )
+        rows.append(row)
+    return rows
 
 
 def _shape(c: xr.DataArray) -> str:
@@ -457,28 +674,51 @@ def _equal_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # --- scale rows: one fresh subprocess per variant ------------------------------------------------
 
-SCALE_VARIANTS = ("ours", "xarray", "input")
+#: ``bottleneck``: the strongest peer; ``xarray``: its default (second column); ``input``: the
+#: floor, generating and summing the input alone.
+SCALE_VARIANTS = ("ours", "bottleneck", "xarray", "input")
+
+
+def _bottleneck_median_block(block: np.ndarray) -> np.ndarray:
+    import bottleneck
+
+    return bottleneck.nanmedian(block, axis=0)
+
+
+def scale_median(c: xr.DataArray, variant: str) -> da.Array:
+    """The lazy (band, y, x) median of ``c`` by ``variant`` (or, for ``input``, ``c`` itself)."""
+    if variant == "ours":
+        return composite(c, "median").data
+    if variant == "bottleneck":
+        # Exactly the tiles ours uses (read off our result's chunks): the same rechunk to the
+        # full time axis, the same spatial blocks, float32 throughout.
+        tiles = composite(c, "median").data.chunks
+        full_time = c.data.rechunk({0: -1, 1: tiles[0], 2: tiles[1], 3: tiles[2]})
+        return full_time.map_blocks(
+            _bottleneck_median_block,
+            drop_axis=0,
+            dtype=c.dtype,
+            meta=np.empty((0, 0, 0), c.dtype),
+        )
+    if variant == "xarray":
+        return c.median("time").data
+    return c.data
 
 
 def scale_worker(variant: str, shape: Shape, chunk: int, seed: int) -> dict[str, Any]:
     """Body of a scale subprocess: the median of a lazy collection, reduced to one number.
 
-    ``input`` only generates and sums the collection: the floor under both medians."""
+    ``input`` only generates and sums the collection: the floor under every median."""
 
-    def reduce(c: xr.DataArray) -> float:
-        if variant == "ours":
-            image = composite(c, "median").data
-        elif variant == "xarray":
-            image = c.median("time").data
-        else:
-            image = c.data
-        return float(da.nansum(image, dtype=np.float64).compute())
+    def reduce(c: xr.DataArray) -> tuple[float, da.Array]:
+        image = scale_median(c, variant)
+        return float(da.nansum(image, dtype=np.float64).compute()), image
 
     reduce(lazy_collection((shape[0], 1, chunk, chunk), chunk, seed + 1))  # warm-up (JIT)
     c = lazy_collection(shape, chunk, seed)
     rss_before = psutil.Process().memory_info().rss / MIB
     start, cpu_start = time.perf_counter(), time.process_time()
-    total = reduce(c)
+    total, image = reduce(c)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return {
         "variant": variant,
@@ -487,6 +727,9 @@ def scale_worker(variant: str, shape: Shape, chunk: int, seed: int) -> dict[str,
         "sum": total,
         "rss_before_mib": rss_before,
         "vmhwm_mib": own_high_water_mib(),
+        "result_shape": list(image.shape),
+        "result_mib": image.nbytes / MIB,
+        "result_chunk": list(image.chunksize),
     }
 
 
@@ -504,19 +747,35 @@ def start_scale_runs(sizes: Sizes, seed: int, *, concurrently: bool) -> Callable
     """Launch the scale subprocesses; returns a function that waits for their results.
 
     Sequentially (the full run: each variant has the machine to itself, started when the
-    results are asked for), or all at once in the background (``--quick``: overlapping them
-    with the in-process rows keeps the run under 30 s; the timings are then meaningless)."""
+    results are asked for), or in the background at the same time (``--quick``: overlapping
+    them with the in-process rows keeps the run short; the timings are then meaningless)."""
     if not concurrently:
         return lambda: {v: run_scale_variant(v, sizes, seed) for v in SCALE_VARIANTS}
-    variants = SCALE_VARIANTS[:2]  # the input-only floor is skipped: one interpreter less
+    # Quick: xarray's default (numbagg's uncached JIT, ~10 s) and the input floor are skipped.
+    variants = ("ours", "bottleneck")
     pool = ThreadPoolExecutor(len(variants))
     futures = {v: pool.submit(run_scale_variant, v, sizes, seed) for v in variants}
     pool.shutdown(wait=False)
     return lambda: {v: future.result() for v, future in futures.items()}
 
 
+def _outcome(run: Measured | None) -> tuple[float, bool]:
+    """Seconds of a scale run, and whether that is only a lower bound (it timed out/failed)."""
+    if run is None:
+        return math.nan, False
+    if run.ok and run.report:
+        return float(run.report["seconds"]), False
+    return run.wall_s, True
+
+
+def _state(run: Measured) -> str:
+    state = "timed out" if run.timed_out else f"failed, exit code {run.returncode}"
+    return f"{run.variant} {state} after {run.wall_s:.0f} s: {run.stderr_tail!r}"
+
+
 def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict[str, Any]]:
-    ours, peer, floor = runs["ours"], runs["xarray"], runs.get("input")
+    ours, peer = runs["ours"], runs["bottleneck"]
+    second, floor = runs.get("xarray"), runs.get("input")
     if not (ours.ok and ours.report):
         raise RuntimeError(f"our scale run failed: {ours}")
     n_time, n_band, ny, nx = sizes.scale
@@ -526,16 +785,26 @@ def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict
         f"chunks (1, 1, {sizes.scale_chunk}, {sizes.scale_chunk}), fresh subprocess each"
     )
     ours_s = float(ours.report["seconds"])
-    if peer.ok and peer.report:
-        peer_s, lower_bound = float(peer.report["seconds"]), False
-        rel = abs(peer.report["sum"] - ours.report["sum"]) / abs(ours.report["sum"])
-        check = f"sums of the two medians differ by {rel:.1e} (relative)"
-    else:
-        peer_s, lower_bound = peer.wall_s, True
-        state = "timed out" if peer.timed_out else f"failed, exit code {peer.returncode}"
-        check = f"xarray {state} after {peer.wall_s:.0f} s: {peer.stderr_tail!r}"
+    peer_s, lower_bound = _outcome(peer)
+    second_s, second_lower = _outcome(second)
+    checks = []
+    for run in (peer, second):
+        if run is None:
+            continue
+        if run.ok and run.report:
+            rel = abs(run.report["sum"] - ours.report["sum"]) / abs(ours.report["sum"])
+            checks.append(f"sums of ours and {run.variant}'s medians differ by {rel:.1e}")
+        else:
+            checks.append(_state(run))
+    blocks = (
+        f"ours and bottleneck both reduce (time={n_time}) x "
+        f"{'x'.join(map(str, ours.report['result_chunk']))} blocks (bottleneck's read off our "
+        "result's chunks)"
+        if peer.report
+        else ""
+    )
     if floor is None:
-        floor_note = "the input-only run is skipped with --quick"
+        floor_note = "xarray's default and the input-only run are skipped with --quick"
     elif floor.ok and floor.report:
         floor_note = (
             f"generating and summing the input alone takes {floor.report['seconds']:.1f} s "
@@ -543,10 +812,19 @@ def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict
         )
     else:
         floor_note = "the input-only run failed"
-    cpu_note = f"CPU time (all threads): ours {ours.report['cpu_s']:.0f} s" + (
-        f", xarray {peer.report['cpu_s']:.0f} s" if peer.report else ""
+    cpu_note = "CPU time (all threads): " + ", ".join(
+        f"{run.variant} {run.report['cpu_s']:.0f} s"
+        for run in (ours, peer, second)
+        if run is not None and run.report
     )
-    peer_name = "xarray `c.median('time')` on the same dask input"
+    if peer.report and ours.report["cpu_s"] > 0:
+        # CPU time moves less than wall time when other jobs share the cores.
+        cpu_note += f" (bottleneck / ours: {peer.report['cpu_s'] / ours.report['cpu_s']:.2f})"
+    peer_name = (
+        "`map_blocks(bottleneck.nanmedian)` on the same dask input, rechunked to full time "
+        "with our spatial tiles"
+    )
+    second_name = "xarray `c.median('time')` with its defaults (numbagg, float64) on the same input"
     time_row = Row(
         name="median at scale: time",
         what=what,
@@ -558,8 +836,30 @@ def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict
         goal="≥ 2× faster",
         goal_ratio=2.0,
         met=peer_s / ours_s >= 2.0,
-        notes=f"{check}; {cpu_note}; {floor_note}",
+        candidates={peer_name: peer_s},
+        others=[Other(second_name, second_s, second_lower)] if second is not None else [],
+        notes="; ".join([*checks, blocks, cpu_note, floor_note]),
     )
+    floor_part = (
+        f"; generating and summing the input alone takes {floor.report['seconds']:.1f} s of "
+        f"ours' {ours_s:.1f} s"
+        if floor is not None and floor.ok and floor.report
+        else ""
+    )
+    explain_unmet(
+        time_row,
+        "ours and the bottleneck peer run the same graph (the input's generation, dask's "
+        "rechunk to the full time axis, one median per tile of the same size) and differ only "
+        f"in the median kernel, within the small factor of the median row{floor_part}",
+        "xarray's default (larger blocks, numbagg on float64)",
+    )
+
+    def working(run: Measured | None) -> float:
+        if run is None or not run.report:
+            return math.nan
+        return run.peak_mib - run.report["rss_before_mib"]
+
+    result_mib = ours.report["result_mib"]
     memory_row = Row(
         name="median at scale: peak RSS",
         what=what,
@@ -571,11 +871,21 @@ def scale_rows(sizes: Sizes, runs: dict[str, Measured]) -> tuple[list[Row], dict
         goal=f"ours < {SCALE_PEAK_GOAL_MIB:,.0f} MiB (1.5 GiB)",
         goal_ratio=None,
         met=ours.peak_mib < SCALE_PEAK_GOAL_MIB,
+        candidates={peer_name: peer.peak_mib},
+        others=[Other(second_name, second.peak_mib, second_lower)] if second is not None else [],
         notes=(
-            "whole-process peak RSS including the interpreter and libraries (ours "
-            f"{ours.report['rss_before_mib']:.0f} MiB before computing, xarray "
-            f"{(peer.report or {}).get('rss_before_mib', math.nan):.0f} MiB): the larger of the "
-            "process's own VmHWM and the parent's 50 ms psutil sampling"
+            "whole-process peak RSS (interpreter and libraries included): the larger of the "
+            "process's own VmHWM and the parent's 50 ms psutil sampling. Working memory, the "
+            "peak above the RSS before computing: "
+            + ", ".join(
+                f"{run.variant} {working(run):,.0f} MiB (before: "
+                f"{run.report['rss_before_mib']:,.0f} MiB)"
+                for run in (ours, peer, second)
+                if run is not None and run.report
+            )
+            + f". The result, {'x'.join(map(str, ours.report['result_shape']))} float32, is "
+            f"{result_mib:,.1f} MiB; every variant sums it tile by tile, so it is never held "
+            f"whole: a caller who keeps it needs {result_mib:,.1f} MiB more"
         ),
     )
     details = {variant: asdict(run) | {"peak_mib": run.peak_mib} for variant, run in runs.items()}
@@ -598,24 +908,6 @@ def engine_sources() -> dict[str, str]:
     }
 
 
-def _value(row: Row, value: float, lower_bound: bool = False) -> str:
-    if math.isnan(value):
-        return "n/a"
-    text = f"{value:.3g} s" if row.unit == "s" else f"{value:,.0f} MiB"
-    return f"> {text} (timed out)" if lower_bound else text
-
-
-def _ratio(row: Row) -> str:
-    ratio = row.ratio
-    if math.isnan(ratio):
-        return "n/a"
-    prefix = "> " if row.peer_lower_bound else ""
-    better, worse = ("faster", "slower") if row.unit == "s" else ("less memory", "more memory")
-    factor, word = (ratio, better) if ratio >= 1 else (1 / ratio, worse)
-    # Two decimals below 10, so that a ratio just under a goal does not print as the goal.
-    return f"{prefix}{factor:.2f}× {word}" if factor < 10 else f"{prefix}{factor:.0f}× {word}"
-
-
 def render_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     m, v = meta["machine"], meta["versions"]
     lines = [
@@ -636,25 +928,39 @@ def render_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             f"`compositing/{name}` {digest}" for name, digest in meta["engine_sources"].items()
         ),
         f"- Timing: median of {meta['repeats']} runs ({meta['slow_repeats']} for scipy), ours "
-        "and the peer's interleaved, after one warm-up call of each variant, so JIT compilation "
+        "and the peers' interleaved, after one warm-up call of each variant, so JIT compilation "
         "(numba, numbagg) is excluded. Ratio = peer / ours, measured in one process on the same "
         "array; the scale rows run each variant in its own fresh subprocess, one after the other.",
+        "- Peer: the strongest of the honest peers measured on the row's data (what a competent "
+        "user would run); the goal is judged against it, except for mean and quality_mosaic, "
+        "whose goal is the issue's: within 3× of one numpy pass. Other peers (library defaults, "
+        "known slow paths) are shown in their own column and not judged.",
         f"- Load average (1 min) at the start and the end: {meta['load_start']:.2f}, "
         f"{meta['load_end']:.2f} (other work on the machine skews the figures)",
         f"- Peak RSS of the main benchmark process (in-process rows): "
         f"{meta['main_process_peak_rss_mib'] or math.nan:,.0f} MiB",
         "",
-        "| Method | Data | Ours | Peer | Peer time/memory | Ratio | Goal | Met? |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Method | Data | Ours | Peer (strongest) | Peer time/memory | Ratio | Goal | Met? "
+        "| Other peers (not judged) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
+        others = others_text(row.unit, row.ours, [asdict(o) for o in row.others])
         lines.append(
-            f"| {row.name} | {row.what} | {_value(row, row.ours)} | {row.peer_name} | "
-            f"{_value(row, row.peer, row.peer_lower_bound)} | {_ratio(row)} | {row.goal} | "
-            f"{'yes' if row.met else '**no**'} |"
+            f"| {row.name} | {row.what} | {amount(row.unit, row.ours)} | {row.peer_name} | "
+            f"{amount(row.unit, row.peer, row.peer_lower_bound)} | "
+            f"{ratio_text(row.unit, row.ratio, row.peer_lower_bound)} | {row.goal} | "
+            f"{'yes' if row.met else '**no**'} | {others} |"
         )
     lines += ["", "Notes:", ""]
-    lines += [f"- **{row.name}**: {row.notes}" for row in rows if row.notes]
+    for row in rows:
+        measured = ", ".join(
+            f"{label} {amount(row.unit, value)}" for label, value in row.candidates.items()
+        )
+        lines.append(
+            f"- **{row.name}**: {row.notes}"
+            + (f"; peers measured: {measured}" if len(row.candidates) > 1 else "")
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -673,13 +979,13 @@ def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
     step(f"building the {sizes.label} collection {sizes.collection}")
     c = numpy_collection(sizes.collection, seed)
     rows: list[Row] = []
-    step("median vs xarray")
+    step("median vs bottleneck and xarray")
     rows.append(bench_median(c, sizes))
-    step("mode vs scipy.stats.mode")
+    step("mode vs numpy one-hot counting and scipy.stats.mode")
     rows.append(bench_mode(sizes, seed))
-    step("mosaic vs stackstac.mosaic")
-    rows.append(bench_mosaic(c, sizes))
-    step("mean and quality_mosaic vs one numpy pass")
+    step("mosaic vs stackstac.mosaic (numpy and dask input)")
+    rows += bench_mosaic(c, sizes)
+    step("mean and quality_mosaic vs numpy, xarray and one numpy pass")
     rows += bench_single_pass(c, sizes)
     del c
     step(f"median at scale {sizes.scale} (subprocesses, fresh interpreters)")
@@ -709,6 +1015,11 @@ def run(sizes: Sizes, out_dir: Path, seed: int, quick: bool) -> list[Row]:
     payload = {
         **meta,
         "ratio_definition": "peer / ours (time or peak memory); above 1 means ours is better",
+        "peer_definition": (
+            "the strongest of `candidates` (honest peers on the same data); `others` are "
+            "labelled second-column peers, shown and not judged; `goal_against` says whether "
+            "`met` is judged against the peer or the one-numpy-pass floor (`floor`)"
+        ),
         "rows": [asdict(row) for row in rows],
         "scale_subprocesses": scale_details,
     }
@@ -724,7 +1035,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, finishes in < 30 s")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, finishes in well under a minute"
+    )
     parser.add_argument(
         "--out",
         type=Path,

@@ -11,6 +11,7 @@ import platform
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -135,3 +136,38 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_ready(v) for v in value]
     return value
+
+
+# --- table cells shared by the benchmark reports and readme_tables ---------------------------
+
+
+def amount(unit: str, value: float, lower_bound: bool = False) -> str:
+    """A time or memory figure for the tables (also used by ``readme_tables``)."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    text = f"{value:.3g} s" if unit == "s" else f"{value:,.0f} MiB"
+    return f"> {text} (timed out)" if lower_bound else text
+
+
+def ratio_text(unit: str, ratio: float, lower_bound: bool = False) -> str:
+    """peer / ours as "N× faster/slower" (or less/more memory)."""
+    if ratio is None or math.isnan(ratio):
+        return "n/a"
+    prefix = "> " if lower_bound else ""
+    better, worse = ("faster", "slower") if unit == "s" else ("less memory", "more memory")
+    factor, word = (ratio, better) if ratio >= 1 else (1 / ratio, worse)
+    # Two decimals below 10, so that a ratio just under a goal does not print as the goal.
+    return f"{prefix}{factor:.2f}× {word}" if factor < 10 else f"{prefix}{factor:.0f}× {word}"
+
+
+def others_text(unit: str, ours: float, others: Sequence[Mapping[str, Any]]) -> str:
+    """The second-column peers (``name``, ``value``, ``lower_bound``): each with its figure and
+    ours' ratio to it."""
+    parts = []
+    for o in others:
+        value, lower = o["value"], o["lower_bound"]
+        ratio = value / ours if value is not None and ours else math.nan
+        parts.append(
+            f"{o['name']}: {amount(unit, value, lower)} (ours {ratio_text(unit, ratio, lower)})"
+        )
+    return "; ".join(parts) or "–"
