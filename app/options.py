@@ -19,6 +19,9 @@ SOURCES: dict[str, str] = {
 SOURCE_LABELS = {name: label for label, name in SOURCES.items()}
 #: MSK_CLDPRB is a band of the demo only: neither real catalog serves it (see compositing.load).
 SOURCES_WITH_CLDPRB = frozenset({"demo"})
+#: The NDVI-LST panel uses Sentinel-3-like 1 km LST: the demo's, or SLSTR on Planetary Computer
+#: (Earth Search serves Landsat only, from a requester-pays bucket that needs AWS credentials).
+SOURCES_WITH_LST = frozenset({"demo", "planetary-computer"})
 
 #: The reflectance bands a user can put in red, green and blue (L2A has no B10).
 REFLECTANCE_BANDS = (

@@ -36,7 +36,13 @@ import compositing
 from compositing import clouds, thermal
 
 from .cache import LRUCache
-from .options import LAYERS_BY_KEY, SOURCES_WITH_CLDPRB, LayerSpec
+from .options import (
+    LAYERS_BY_KEY,
+    SOURCE_LABELS,
+    SOURCES_WITH_CLDPRB,
+    SOURCES_WITH_LST,
+    LayerSpec,
+)
 from .render import regrid
 from .settings import CloudMask, Settings
 from .view import WEB_MERCATOR, ViewPlan, native_resolution
@@ -342,6 +348,13 @@ class Pipeline:
 
     def _thermal(self, settings: Settings) -> ThermalInputs:
         source, dates = settings.source, settings.date_strings
+        if source not in SOURCES_WITH_LST:
+            # Said before any search, as a warning: the source is fine, it just has no such LST.
+            raise NoDataError(
+                f"the NDVI–LST panel needs a 1 km Sentinel-3 LST, which "
+                f"{SOURCE_LABELS.get(source, source)} does not serve: switch Source to Planetary "
+                "Computer (or the demo) for thermal sharpening"
+            )
         lst_all = self._compute(
             compositing.load_lst(source, point=settings.point, dates=dates, size_m=settings.area_m)
         )

@@ -268,8 +268,12 @@ def test_an_unreachable_catalog_is_reported_and_the_demo_still_works(dashboard, 
 
     monkeypatch.setattr(compositing, "load", offline)
     monkeypatch.setattr(compositing, "load_lst", lambda source, **kw: offline(source, **kw))
-    dashboard.controls.source = "earth-search"
-    assert any("Earth Search cannot be reached" in e for e in errors(dashboard)), errors(dashboard)
+    # (Planetary Computer: with the default MSK_CLDPRB mask only its LST is asked for, and
+    # Earth Search has no LST to ask for.)
+    dashboard.controls.source = "planetary-computer"
+    assert any("Planetary Computer cannot be reached" in e for e in errors(dashboard)), errors(
+        dashboard
+    )
     assert dashboard.map_view.images["median"] is None
     dashboard.controls.source = "demo"
     assert dashboard.map_view.images["median"] is not None
@@ -659,3 +663,13 @@ def test_a_file_404_halfway_is_notified_and_the_shown_layers_stay(replayed, repl
         source="demo", dates=(dt.date(2023, 10, 1), dt.date(2023, 11, 1))
     )
     assert replayed.map_view.images["median"] is not None, replayed.notifier.history
+
+
+def test_earth_search_says_the_thermal_panel_needs_another_source(replayed):
+    switch_to(replayed, "earth-search")
+    # Earth Search has no Sentinel-3 LST: a warning that names the fix, not an error, and the
+    # map still shows its composite.
+    assert not [e for e in errors(replayed) if "LST" in e], replayed.notifier.history
+    assert any("Planetary Computer" in w and "LST" in w for w in warnings(replayed))
+    assert "switch Source to Planetary Computer" in replayed.scatter.summary
+    assert replayed.map_view.images["median"] is not None
