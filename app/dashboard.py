@@ -248,8 +248,12 @@ class Dashboard(pn.viewable.Viewer):
         except SupersededError:
             raise
         except Exception as error:
-            self.scatter.show_error(describe(error, settings.source)[1])
-            self._report(error, settings, reported)
+            message = describe(error, settings.source)[1]
+            # The panel keeps saying it; a layer or band change must not toast it again.
+            repeated = self.scatter.summary == self.scatter.error_summary(message)
+            self.scatter.show_error(message)
+            if not repeated:
+                self._report(error, settings, reported)
         if plan is None:
             return
         for spec in [s for s in LAYERS if s.key in settings.layers and s.kind == "thermal"]:

@@ -144,7 +144,12 @@ class ThermalScatter(pn.viewable.Viewer):
         self.fit = None
         self.selected_cells = []
         self.plot.object = self._empty()
-        self.summary = f"No fit: {message}"
+        self.summary = self.error_summary(message)
+
+    @staticmethod
+    def error_summary(message: str) -> str:
+        """What the panel says instead of a fit when ``message`` went wrong."""
+        return f"No fit: {message}"
 
     @staticmethod
     def _empty() -> hv.Overlay:

@@ -657,8 +657,12 @@ def test_a_file_404_halfway_is_notified_and_the_shown_layers_stay(replayed, repl
     assert "/assets/" in failures[0] and "Earth Search" in failures[0]
     assert replayed.map_view.images["mode"] is None
     assert image_bytes(replayed, "median") == before  # the median did not need the failed file
-    # And the dashboard keeps working.
+    # Once the file is back, asking again reads it (nothing remembers the failure).
     replay.faults.clear()
+    replayed.controls.layers = ["median"]
+    replayed.controls.layers = ["median", "mode"]
+    assert replayed.map_view.images["mode"] is not None, replayed.notifier.history
+    # And the dashboard keeps working.
     replayed.controls.param.update(
         source="demo", dates=(dt.date(2023, 10, 1), dt.date(2023, 11, 1))
     )
@@ -673,3 +677,8 @@ def test_earth_search_says_the_thermal_panel_needs_another_source(replayed):
     assert any("Planetary Computer" in w and "LST" in w for w in warnings(replayed))
     assert "switch Source to Planetary Computer" in replayed.scatter.summary
     assert replayed.map_view.images["median"] is not None
+    # The panel keeps saying it: another layer does not toast it again.
+    told = len(replayed.notifier.history)
+    replayed.controls.layers = ["median", "mean"]
+    assert replayed.map_view.images["mean"] is not None
+    assert len(replayed.notifier.history) == told, replayed.notifier.history[told:]
