@@ -1,6 +1,6 @@
 """Replay real STAC catalog answers on loopback: Earth Search v1, Planetary Computer and CDSE.
 
-The JSON comes from ``/work/shared/realdata/stac`` (responses the public APIs really gave,
+The JSON comes from ``../shared/realdata/stac`` (responses the public APIs really gave,
 described by its ``README.md`` and ``manifest.json``); the pixels are ours. :class:`ReplayServer`
 is a threaded HTTP server on 127.0.0.1 that answers, for each catalog under its own prefix
 (``/earth-search``, ``/planetary-computer``, ``/cdse``):
@@ -54,7 +54,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-REALDATA = Path("/work/shared/realdata/stac")
+#: ../shared beside the repository, as on every developer machine and in CI.
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "stac"
 
 #: The catalogs replayed: prefix on the server -> the public API root the files were recorded at.
 UPSTREAM: dict[str, str] = {

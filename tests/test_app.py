@@ -610,7 +610,7 @@ def _around(point: tuple[float, float], half: float = 0.03) -> tuple[float, ...]
 def replay():
     stac_replay = pytest.importorskip("stac_replay")
     if not stac_replay.available():
-        pytest.skip("the recorded STAC responses (/work/shared/realdata/stac) are absent")
+        pytest.skip("the recorded STAC responses (../shared/realdata/stac) are absent")
     areas = [_around(point) for point, _ in REPLAY_PLACES.values()]
     with stac_replay.ReplayServer(areas) as server:
         yield server

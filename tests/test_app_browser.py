@@ -248,7 +248,7 @@ REPLAY_PLACES = {
 def replay():
     stac_replay = pytest.importorskip("stac_replay")
     if not stac_replay.available():
-        pytest.skip("the recorded STAC responses (/work/shared/realdata/stac) are absent")
+        pytest.skip("the recorded STAC responses (../shared/realdata/stac) are absent")
     areas = [(lon - 0.05, lat - 0.04, lon + 0.05, lat + 0.04)
              for (lon, lat), _ in REPLAY_PLACES.values()]  # fmt: skip
     with stac_replay.ReplayServer(areas) as server:

@@ -1,6 +1,6 @@
 """cloud_probability on real Sentinel-2 L1C, end to end through the file source (issue 10).
 
-Real L1C values (eo-learn's sample, Slovenia 2015, see /work/shared/realdata/eolearn/README.md)
+Real L1C values (eo-learn's sample, Slovenia 2015, see ../shared/realdata/eolearn/README.md)
 are written as band files in the file source's naming (one GeoTIFF per band, uint16 digital
 numbers, EPSG:32633, 10 m), loaded with ``compositing.load(paths, product="L1C")`` (which delivers
 one band per chunk, the layout that used to break ``cloud_probability``), and the probabilities

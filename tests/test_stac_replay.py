@@ -22,7 +22,7 @@ from compositing.sources.dates import parse_dates
 from compositing.sources.grid import Grid, grid_for
 
 pytestmark = pytest.mark.skipif(
-    not available(), reason="the recorded STAC responses (/work/shared/realdata/stac) are absent"
+    not available(), reason="the recorded STAC responses (../shared/realdata/stac) are absent"
 )
 
 
