@@ -19,7 +19,7 @@ from .contract import check_collection, check_image
 from .facade import Geometry, Image, ImageCollection
 from .reducers import METHODS, composite
 from .sources import load, load_lst
-from .sources.stac import CatalogResponseError, CatalogUnreachableError, NoScenesError
+from .sources.errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
 from .thermal import SharpenResult, sharpen, sharpen_files
 
 __all__ = [

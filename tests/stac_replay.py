@@ -626,12 +626,7 @@ class ReplayServer:
         if truncate:
             data = data[: len(data) // 2]
         self.requests.append((method, path, status))
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        if method != "HEAD":
-            handler.wfile.write(data)
+        _send(handler, method, status, data, "application/json")
 
     def _file(self, handler, path: str, method: str, fault: Fault | None) -> None:
         ranged = handler.headers.get("Range")
@@ -665,14 +660,8 @@ class ReplayServer:
                 first, last = ranges[0]
                 file.seek(first)
                 data = file.read(last - first + 1)
-                handler.send_response(206)
-                handler.send_header("Accept-Ranges", "bytes")
-                handler.send_header("Content-Type", "application/octet-stream")
-                handler.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-                handler.send_header("Content-Length", str(len(data)))
-                handler.end_headers()
-                if method != "HEAD":
-                    handler.wfile.write(data)
+                _send(handler, method, 206, data, "application/octet-stream",
+                      {"Content-Range": f"bytes {first}-{last}/{size}"})  # fmt: skip
                 return
             boundary = "replay-byteranges"
             parts = []
@@ -685,13 +674,28 @@ class ReplayServer:
                     + b"\r\n"
                 )
             data = b"".join(parts) + f"--{boundary}--\r\n".encode()
-            handler.send_response(206)
-            handler.send_header("Accept-Ranges", "bytes")
-            handler.send_header("Content-Type", f"multipart/byteranges; boundary={boundary}")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            if method != "HEAD":
-                handler.wfile.write(data)
+            _send(handler, method, 206, data, f"multipart/byteranges; boundary={boundary}")
+
+
+def _send(
+    handler: BaseHTTPRequestHandler,
+    method: str,
+    status: int,
+    data: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer with ``data`` (headers only for HEAD); a 206 also says that ranges are taken."""
+    handler.send_response(status)
+    if status == 206:
+        handler.send_header("Accept-Ranges", "bytes")
+    handler.send_header("Content-Type", content_type)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    if method != "HEAD":
+        handler.wfile.write(data)
 
 
 # --------------------------------------------------------------------------------------------

@@ -54,7 +54,6 @@ import copy
 import json
 import math
 import os
-import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -66,6 +65,7 @@ import pandas as pd
 import pyproj
 import xarray as xr
 
+from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
 from .grid import Grid
 from .solar import solar_angles
 
@@ -158,18 +158,6 @@ __all__ = [
     "lonlat_grid",
     "search",
 ]
-
-
-class NoScenesError(ValueError):
-    """A search found no scenes; the message names the query and what to change."""
-
-
-class CatalogUnreachableError(ConnectionError):
-    """The catalog (or the data behind it) could not be reached over the network."""
-
-
-class CatalogResponseError(RuntimeError):
-    """The catalog answered, but with an error or with something that is not a STAC API."""
 
 
 def catalog_url(source: str, url: str | None = None) -> str:
@@ -450,9 +438,7 @@ def search(
 
     if collection is None:
         collection = _collection_for(source, product)
-    elif source not in CATALOG_URLS:
-        raise ValueError(f"unknown catalog source {source!r}; catalogs: {', '.join(CATALOG_URLS)}")
-    url = catalog_url(source, url)
+    url = catalog_url(source, url)  # also refuses an unknown source
     start, end = _utc_naive(start), _utc_naive(end)
     bbox = list(grid.bounds_lonlat())
     query = {"eo:cloud_cover": {"lte": max_cloud_cover}} if max_cloud_cover is not None else None
@@ -708,82 +694,6 @@ def _gdal_env(item_dicts: Sequence[dict]) -> Any:
     return None
 
 
-def _asset_error(error: BaseException, url: str) -> Exception:
-    """The user's error for a file that could not be read at compute time."""
-    where = str(url).split("?")[0]  # never show a signature (Planetary Computer SAS token)
-    chain, cause = [], error
-    while cause is not None and len(chain) < 6:
-        chain.append(str(cause))
-        cause = cause.__cause__ or cause.__context__
-    text = " | ".join(chain)
-    codes = re.findall(r"HTTP (?:response )?code:? (\d{3})", text)
-    # GDAL often reports a 404 at open as "not recognized as a supported file format": ask the
-    # server what it answers, so the message can say what happened.
-    status = int(codes[0]) if codes else _probe_status(str(url))
-    unreachable = ("Couldn't connect", "Could not resolve", "Connection refused", "timed out",
-                   "Timeout", "Connection reset", "Empty reply")  # fmt: skip
-    if status is None and any(marker.lower() in text.lower() for marker in unreachable):
-        return CatalogUnreachableError(
-            f"cannot reach {where} while computing (the catalog's file server stopped "
-            f"answering): {chain[-1][:200]}. Check the network connection and compute again."
-        )
-    if status is not None:
-        advice = (
-            "The file was moved or removed since the search (or its signed URL expired): load "
-            "again to search anew, or leave that item out (items=...)."
-            if status in (403, 404, 410)
-            else "The file server may be overloaded: try again later."
-        )
-        return CatalogResponseError(
-            f"reading the asset {where} failed while computing: the server answered HTTP "
-            f"{status}. {advice}"
-        )
-    return CatalogResponseError(
-        f"reading the asset {where} failed while computing: {chain[-1][:300]}. The file may be "
-        "damaged or not a GeoTIFF: load again, or leave that item out (items=...)."
-    )
-
-
-def _probe_status(url: str, timeout: float = 10.0) -> int | None:
-    """The HTTP status of a HEAD request for ``url`` (None if not HTTP, or if nobody answers)."""
-    href = url.removeprefix("/vsicurl/")
-    if not href.startswith(("http://", "https://")):
-        return None
-    import requests
-
-    try:
-        status = requests.head(href, timeout=timeout, allow_redirects=True).status_code
-    except requests.RequestException:
-        return None
-    return status if status >= 400 else None
-
-
-def _make_asset_reader() -> type:
-    from stackstac.rio_reader import AutoParallelRioReader
-
-    class AssetReader(AutoParallelRioReader):
-        """stackstac's reader, with read failures turned into the catalog errors."""
-
-        def read(self, window: Any, **kwargs: Any) -> np.ndarray:
-            try:
-                return super().read(window, **kwargs)
-            except Exception as error:
-                raise _asset_error(error, self.url) from error
-
-    AssetReader.__module__ = __name__
-    return AssetReader
-
-
-def __getattr__(name: str) -> Any:
-    # The reader subclasses stackstac's, which is imported only when a catalog is used; made on
-    # first use, and reachable by name so that pickling it (dask.distributed) works.
-    if name == "AssetReader":
-        if name not in globals():
-            globals()[name] = _make_asset_reader()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _stack(
     item_dicts: list[dict],
     keys: list[str],
@@ -797,6 +707,8 @@ def _stack(
 ) -> xr.DataArray:
     """Raw DN (float32, NaN outside footprints) on exactly the pixel centres ``x``, ``y``."""
     import stackstac
+
+    from .asset_reader import AssetReader
 
     stack = stackstac.stack(
         item_dicts,
@@ -814,7 +726,7 @@ def _stack(
         band_coords=False,
         chunksize=chunksize,
         gdal_env=_gdal_env(item_dicts),
-        reader=__getattr__("AssetReader"),
+        reader=AssetReader,
     )
     if stack.sizes["x"] != x.size or stack.sizes["y"] != y.size:
         raise RuntimeError(

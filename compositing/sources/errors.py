@@ -1,0 +1,21 @@
+"""What a real catalog can raise: no matching scene, no network, an error answer.
+
+Their own module so that the search (:mod:`.stac`) and the pixel reads (:mod:`.asset_reader`)
+raise the same types; the package root re-exports them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CatalogResponseError", "CatalogUnreachableError", "NoScenesError"]
+
+
+class NoScenesError(ValueError):
+    """A search found no scenes; the message names the query and what to change."""
+
+
+class CatalogUnreachableError(ConnectionError):
+    """The catalog (or the data behind it) could not be reached over the network."""
+
+
+class CatalogResponseError(RuntimeError):
+    """The catalog answered, but with an error or with something that is not a STAC API."""
