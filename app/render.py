@@ -73,7 +73,7 @@ def colour_layer(key: str, values: xr.DataArray, settings: Settings) -> LayerIma
         classes = tuple((c.colour, c.name) for c in vis.SCL_CLASSES if c.value in present)
         legend = Legend(title, "classes", classes=classes)
     elif spec.kind == "band":
-        params = vis.SEED_VIS[key]
+        params = vis.EXAMPLE_VIS[key]
         rgba = vis.palette_to_rgba(values.values, params.minimum, params.maximum, params.palette)
         units = "observations" if key == "count" else "MSK_CLDPRB (%)"
         legend = Legend(title, "ramp", params.minimum, params.maximum, palette=params.palette,
@@ -114,7 +114,7 @@ def _rgb_range(
     if stretch.mode == "auto":
         low, high = vis.percentile_range(values.values, *stretch.percentiles)
         return low, high, stretch.gamma
-    seed = vis.SEED_VIS["quality_mosaic" if method == "quality_mosaic" else "rgb"]
+    seed = vis.EXAMPLE_VIS["quality_mosaic" if method == "quality_mosaic" else "rgb"]
     return seed.minimum, seed.maximum, seed.gamma
 
 

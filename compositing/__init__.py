@@ -16,10 +16,10 @@ The public API:
 import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is readable as .rio.crs)
 
 from .contract import check_collection, check_image
+from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
 from .facade import Geometry, Image, ImageCollection
 from .reducers import METHODS, composite
 from .sources import load, load_lst
-from .sources.errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
 from .thermal import SharpenResult, sharpen, sharpen_files
 
 __all__ = [

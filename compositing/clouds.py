@@ -35,7 +35,7 @@ import xarray as xr
 from scipy import ndimage
 
 from .contract import band_names, check_collection, whole_along
-from .sources.solar import solar_angles
+from .solar import solar_angles
 
 #: The ten bands the s2cloudless model reads, in its order.
 S2CLOUDLESS_BANDS = ("B01", "B02", "B04", "B05", "B08", "B8A", "B09", "B10", "B11", "B12")

@@ -1014,7 +1014,7 @@ def _lst_time_or_unknown(path: str | os.PathLike) -> str | None:
 
     with rasterio.open(path) as src:
         tags = src.tags()
-    when, _ = files._lst_time(Path(os.fspath(path)), tags)
+    when, _ = files.lst_time(Path(os.fspath(path)), tags)
     return None if when is not None else "NaT"
 
 

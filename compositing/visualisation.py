@@ -10,7 +10,7 @@ shows the layers the way the seeds do:
 * :func:`rgb_to_rgba`, :func:`palette_to_rgba`, :func:`classes_to_rgba`, :func:`mask_to_rgba`:
   (H, W, 4) ``uint8`` images in which masked (NaN) pixels are transparent;
 * :data:`SCL_CLASSES`: the Sentinel-2 Scene Classification Layer's classes, names and usual colours;
-* :data:`SEED_VIS`: the seeds' visualisation parameters, by layer.
+* :data:`EXAMPLE_VIS`: the seeds' visualisation parameters, by layer.
 
 Everything is numpy in, numpy out: no plotting library is needed here.
 """
@@ -26,7 +26,7 @@ import xarray as xr
 __all__ = [
     "GREYS",
     "SCL_CLASSES",
-    "SEED_VIS",
+    "EXAMPLE_VIS",
     "SclClass",
     "VisParams",
     "classes_to_rgba",
@@ -102,7 +102,7 @@ COUNT_PALETTE: tuple[str, ...] = ("#440154", "#3b528b", "#21918c", "#5ec962", "#
 #: The seeds' visualisation parameters, by layer. The reflectance layers show the mosaic seed's
 #: SWIR combination (B11, B8, B3 in Earth Engine's band names) from 0 to 4000; the quality-mosaic
 #: seed shows its best- and worst-pixel mosaics in true colour (B4, B3, B2) from 0 to 4500.
-SEED_VIS: dict[str, VisParams] = {
+EXAMPLE_VIS: dict[str, VisParams] = {
     "rgb": VisParams(("B11", "B08", "B03"), 0, 4000),
     "sum": VisParams(("MSK_CLDPRB",), 0, 500, palette=GREYS),
     "product": VisParams(("MSK_CLDPRB",), 0, 1e10, palette=GREYS),

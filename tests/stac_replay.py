@@ -432,9 +432,9 @@ class ReplayServer:
         self, feature: dict, asset: dict, window: tuple[int, int, int, int], product: str
     ) -> tuple[np.ndarray, list[str]]:
         """The demo collection's first pass, all bands, on a window of the asset's grid."""
+        from compositing.geo import Grid
         from compositing.sources import demo
         from compositing.sources.dates import parse_dates
-        from compositing.sources.grid import Grid
 
         epsg, _, t = self._grid(feature, asset)
         r0, c0, h, w = window
@@ -493,9 +493,9 @@ class ReplayServer:
         whose pixels are the demo's cell centres (``stac_fixtures.write_slstr_lst`` layout)."""
         from stac_fixtures import write_slstr_lst
 
+        from compositing.geo import grid_for
         from compositing.sources import demo
         from compositing.sources.dates import parse_dates
-        from compositing.sources.grid import grid_for
 
         lons, lats, values = [], [], []
         start, end = parse_dates(first_pass(pd.Timestamp(feature["properties"]["datetime"])))

@@ -8,9 +8,9 @@ import pytest
 from conftest import SHARED
 
 import compositing
+from compositing.geo import grid_for
 from compositing.sources import demo
 from compositing.sources import demo_scene as scene
-from compositing.sources.grid import grid_for
 
 SEED_POINT = (-122.373, 37.448)
 JULY_2021 = ("2021-07-01", "2021-08-01")

@@ -15,8 +15,8 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 
 import compositing.sources as sources
 from compositing import check_collection
+from compositing.solar import solar_angles
 from compositing.sources import files, grid_for
-from compositing.sources.solar import solar_angles
 
 EXT = "jp2" if ff.jp2_writable() else "tif"
 BANDS = ["B04", "B08", "B11", "SCL"]

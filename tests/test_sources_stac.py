@@ -16,11 +16,11 @@ import pystac
 import pytest
 
 import compositing
+from compositing.geo import Grid
+from compositing.solar import solar_angles
 from compositing.sources import grid_for, stac
 from compositing.sources import load as load_any
 from compositing.sources import load_lst as load_lst_any
-from compositing.sources.grid import Grid
-from compositing.sources.solar import solar_angles
 
 sys.path.insert(0, str(Path(__file__).parent))
 

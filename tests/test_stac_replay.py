@@ -17,9 +17,9 @@ from stac_replay import ReplayServer, available, first_pass, landsat_kelvin, sls
 
 import compositing as cx
 from compositing import CatalogResponseError, CatalogUnreachableError, NoScenesError, clouds
+from compositing.geo import Grid, grid_for
 from compositing.sources import demo, stac
 from compositing.sources.dates import parse_dates
-from compositing.sources.grid import Grid, grid_for
 
 pytestmark = pytest.mark.skipif(
     not available(), reason="the recorded STAC responses (../shared/realdata/stac) are absent"

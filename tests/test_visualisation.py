@@ -10,14 +10,14 @@ from compositing import visualisation as vis
 
 
 def test_seed_vis_params_are_the_seeds():
-    assert (vis.SEED_VIS["rgb"].minimum, vis.SEED_VIS["rgb"].maximum) == (0, 4000)
-    assert vis.SEED_VIS["rgb"].bands == ("B11", "B08", "B03")
-    assert (vis.SEED_VIS["sum"].minimum, vis.SEED_VIS["sum"].maximum) == (0, 500)
-    assert (vis.SEED_VIS["product"].minimum, vis.SEED_VIS["product"].maximum) == (0, 1e10)
-    assert (vis.SEED_VIS["mode"].minimum, vis.SEED_VIS["mode"].maximum) == (1, 11)
-    assert vis.SEED_VIS["mode"].bands == ("SCL",)
-    assert (vis.SEED_VIS["count"].minimum, vis.SEED_VIS["count"].maximum) == (1, 5)
-    quality = vis.SEED_VIS["quality_mosaic"]
+    assert (vis.EXAMPLE_VIS["rgb"].minimum, vis.EXAMPLE_VIS["rgb"].maximum) == (0, 4000)
+    assert vis.EXAMPLE_VIS["rgb"].bands == ("B11", "B08", "B03")
+    assert (vis.EXAMPLE_VIS["sum"].minimum, vis.EXAMPLE_VIS["sum"].maximum) == (0, 500)
+    assert (vis.EXAMPLE_VIS["product"].minimum, vis.EXAMPLE_VIS["product"].maximum) == (0, 1e10)
+    assert (vis.EXAMPLE_VIS["mode"].minimum, vis.EXAMPLE_VIS["mode"].maximum) == (1, 11)
+    assert vis.EXAMPLE_VIS["mode"].bands == ("SCL",)
+    assert (vis.EXAMPLE_VIS["count"].minimum, vis.EXAMPLE_VIS["count"].maximum) == (1, 5)
+    quality = vis.EXAMPLE_VIS["quality_mosaic"]
     assert (quality.minimum, quality.maximum) == (0, 4500)
     assert quality.bands == ("B04", "B03", "B02")
 
@@ -32,7 +32,7 @@ def test_scl_classes_follow_the_standard_palette():
     assert by_value[10].name == "Thin cirrus"
     assert by_value[11].name == "Snow"
     # The mode layer's palette runs over classes 1..11, one colour each.
-    assert vis.SEED_VIS["mode"].palette == tuple(c.colour for c in vis.SCL_CLASSES[1:])
+    assert vis.EXAMPLE_VIS["mode"].palette == tuple(c.colour for c in vis.SCL_CLASSES[1:])
 
 
 def test_stretch_is_linear_clipped_and_keeps_nan():

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 import xarray as xr
 
+from ..geo import Grid, grid_for
 from .dates import parse_dates
-from .grid import Grid, grid_for
 
 CATALOG_SOURCES = ("earth-search", "planetary-computer")
 SOURCES = ("demo", *CATALOG_SOURCES)

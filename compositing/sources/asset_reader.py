@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from stackstac.rio_reader import AutoParallelRioReader
 
-from .errors import CatalogResponseError, CatalogUnreachableError
+from ..errors import CatalogResponseError, CatalogUnreachableError
 
 __all__ = ["AssetReader", "asset_error"]
 

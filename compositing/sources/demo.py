@@ -31,10 +31,10 @@ import rioxarray  # noqa: F401  (registers .rio, so every collection has .rio.cr
 import xarray as xr
 from affine import Affine
 
+from ..geo import Grid, grid_for, utm_crs
+from ..solar import solar_angles
 from . import demo_scene as scene
 from .dates import parse_dates
-from .grid import Grid, grid_for, utm_crs
-from .solar import solar_angles
 
 TITLE = "Demo scene (synthetic): procedural landscape, not real data"
 REVISIT_DAYS = 5
@@ -75,7 +75,7 @@ def load(
     Parameters
     ----------
     grid
-        Where to put the pixels (see :func:`compositing.sources.grid.grid_for`).
+        Where to put the pixels (see :func:`compositing.geo.grid_for`).
     start, end
         The dates; ``end`` is exclusive.
     product

@@ -56,8 +56,8 @@ import xarray as xr
 from affine import Affine
 from rasterio.enums import Resampling
 
-from .grid import Grid
-from .solar import solar_angles
+from ..geo import Grid
+from ..solar import solar_angles
 
 __all__ = [
     "BAND_IDS",
@@ -907,7 +907,7 @@ def _sun_angles(
 # Land surface temperature
 
 
-def _lst_time(path: Path, tags: dict[str, str]) -> tuple[pd.Timestamp | None, str]:
+def lst_time(path: Path, tags: dict[str, str]) -> tuple[pd.Timestamp | None, str]:
     """The acquisition time from the name, else from the tags; and where it came from."""
     name = path.name
     found = re.search(r"(?<!\d)(\d{8})T(\d{6})(?!\d)", name)
@@ -1085,7 +1085,7 @@ def load_lst(
             when = pd.Timestamp(time)
             when = when.tz_convert(None) if when.tzinfo else when
         else:
-            when, origin = _lst_time(path, tags)
+            when, origin = lst_time(path, tags)
             if when is None:
                 raise ValueError(
                     f"cannot tell when {str(path)!r} was acquired: its name has no date "

@@ -1,7 +1,7 @@
 """Real STAC catalogs: Earth Search (Element 84) and Microsoft Planetary Computer.
 
 Searched with pystac-client, loaded lazily with stackstac onto exactly the requested
-:class:`~compositing.sources.grid.Grid`, and converted to the collection contract of
+:class:`~compositing.geo.Grid`, and converted to the collection contract of
 :mod:`compositing.contract`:
 
 * dims ``(time, band, y, x)``, float32, NaN = masked (DN 0 is no data);
@@ -65,9 +65,9 @@ import pandas as pd
 import pyproj
 import xarray as xr
 
-from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
-from .grid import Grid
-from .solar import solar_angles
+from ..errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
+from ..geo import Grid
+from ..solar import solar_angles
 
 if TYPE_CHECKING:
     import pystac

@@ -1,4 +1,4 @@
-"""Output grids: where a source puts its pixels.
+"""Grids and coordinate transforms: where pixels are, in one home for the whole engine.
 
 Every source answers a request (a point and a size, or a lon/lat box; a resolution; a CRS) on the
 same :class:`Grid`, so collections from different sources line up pixel for pixel. Grids are
@@ -8,12 +8,29 @@ value, does not depend on the size of the request.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pyproj
 from affine import Affine
+
+__all__ = [
+    "LONLAT",
+    "MAX_PIXELS",
+    "CrsLike",
+    "Grid",
+    "grid_for",
+    "lonlat_bounds",
+    "same_crs",
+    "transformer",
+    "utm_crs",
+]
+
+#: Anything pyproj reads as a CRS: a ``pyproj.CRS``, ``"EPSG:32633"``, an EPSG code, WKT.
+CrsLike = pyproj.CRS | str | int
+LONLAT = "EPSG:4326"
 
 #: Largest image a request may describe (pixels per band and date). Beyond it the error asks for a
 #: coarser resolution or a smaller area rather than letting a lazy array explode on compute.
@@ -61,8 +78,48 @@ class Grid:
 
     def bounds_lonlat(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) in degrees."""
-        to_lonlat = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
-        return to_lonlat.transform_bounds(*self.bounds)
+        return transformer(self.crs, LONLAT).transform_bounds(*self.bounds)
+
+    def centre_lonlat(self) -> tuple[float, float]:
+        """(lon, lat) of the grid's centre, in degrees."""
+        left, bottom, right, top = self.bounds
+        lon, lat = transformer(self.crs, LONLAT).transform((left + right) / 2, (bottom + top) / 2)
+        return float(lon), float(lat)
+
+
+def transformer(source: CrsLike, target: CrsLike) -> pyproj.Transformer:
+    """The (x, y)-ordered transformer from ``source`` to ``target``, made once per pair.
+
+    Building a transformer costs milliseconds; dask blocks and map refreshes ask for the same pair
+    many times, so it is cached (pyproj transformers are safe to share between threads).
+    """
+    return _transformer(_wkt(source), _wkt(target))
+
+
+def lonlat_bounds(
+    crs: CrsLike, bounds: tuple[float, float, float, float], *, digits: int | None = None
+) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of ``bounds`` (left, bottom, right, top) in ``crs``,
+    with densified edges (a projected box's edges are curves in lon/lat); ``digits`` rounds
+    them, for messages."""
+    box = transformer(crs, LONLAT).transform_bounds(*bounds, densify_pts=21)
+    return tuple(box if digits is None else (round(v, digits) for v in box))
+
+
+def same_crs(crs: CrsLike, other: CrsLike) -> bool:
+    """Whether two CRSs are the same (axis order aside)."""
+    return pyproj.CRS.from_user_input(crs).equals(
+        pyproj.CRS.from_user_input(other), ignore_axis_order=True
+    )
+
+
+def _wkt(crs: CrsLike) -> str:
+    return pyproj.CRS.from_user_input(crs).to_wkt()
+
+
+@functools.lru_cache(maxsize=64)
+def _transformer(source_wkt: str, target_wkt: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(source_wkt, target_wkt, always_xy=True)
 
 
 def utm_crs(lon: float, lat: float) -> pyproj.CRS:
@@ -124,7 +181,7 @@ def grid_for(
             raise ValueError(f"size_m must be a positive number of metres, not {size_m!r}")
 
     target = pyproj.CRS.from_user_input(crs) if crs is not None else utm_crs(*centre)
-    to_target = pyproj.Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    to_target = transformer(LONLAT, target)
     if bbox is not None:
         left, bottom, right, top = to_target.transform_bounds(*bbox)
     else:

@@ -1,7 +1,9 @@
-"""What a real catalog can raise: no matching scene, no network, an error answer.
+"""The engine's own error types, in one module: what a real catalog can raise (no matching
+scene, no network, an error answer).
 
-Their own module so that the search (:mod:`.stac`) and the pixel reads (:mod:`.asset_reader`)
-raise the same types; the package root re-exports them.
+One home so that the search (:mod:`compositing.sources.stac`) and the pixel reads
+(:mod:`compositing.sources.asset_reader`) raise the same types; the package root re-exports them.
+Bad arguments raise the built-in ``ValueError`` / ``TypeError`` with a message that says the fix.
 """
 
 from __future__ import annotations
