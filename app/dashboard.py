@@ -86,7 +86,9 @@ class Dashboard(pn.viewable.Viewer):
         self.controls = Controls()
         self.scatter = ThermalScatter()
         settings = self._settings()
-        self.map_view = MapView(settings.point, settings.area_m, view=view)
+        self.map_view = MapView(
+            settings.point, settings.area_m, layer_keys=[spec.key for spec in LAYERS], view=view
+        )
         self._sync_depth = 0
         self._sync_pending: Job | None = None
         self._last_report: tuple[Settings, str] | None = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import operator
+from collections.abc import Sequence
 
 import holoviews as hv
 import numpy as np
@@ -24,7 +25,6 @@ from bokeh.models import MercatorTickFormatter
 from holoviews.element import tiles
 
 from .legend import legend_html
-from .options import LAYERS
 from .render import LayerImage
 from .view import View, initial_view, resized, to_lonlat, to_mercator
 
@@ -49,12 +49,21 @@ class MapView(pn.viewable.Viewer):
     tapped = param.Tuple(default=None, allow_None=True, length=2, doc="Last click (lon, lat).")
     basemap = param.String(default="None", doc="A key of TILES, or 'None'.")
 
-    def __init__(self, point: tuple[float, float], area_m: float, **params) -> None:
+    def __init__(
+        self,
+        point: tuple[float, float],
+        area_m: float,
+        *,
+        layer_keys: Sequence[str],
+        **params,
+    ) -> None:
         if params.get("view") is None:
             params["view"] = framed(point, area_m, *DEFAULT_SIZE)
         super().__init__(**params)
-        self.images: dict[str, LayerImage | None] = {spec.key: None for spec in LAYERS}
-        self._pipes = {spec.key: hv.streams.Pipe(data=None) for spec in LAYERS}
+        #: Every layer the map can show, bottom to top (the order they are drawn in).
+        self.layer_keys = tuple(layer_keys)
+        self.images: dict[str, LayerImage | None] = {key: None for key in self.layer_keys}
+        self._pipes = {key: hv.streams.Pipe(data=None) for key in self.layer_keys}
         self._frame = hv.streams.Pipe(data=(point, area_m))
         self._highlight = hv.streams.Pipe(data=[])
         self.legend = pn.pane.HTML(legend_html([]), sizing_mode="stretch_width", margin=(0, 10))
@@ -91,7 +100,7 @@ class MapView(pn.viewable.Viewer):
         """Draw these layers (in the map's order). The plot holds a DynamicMap for the visible
         layers only: each one costs the browser time on every update (~15 ms each measured), so
         toggling a layer rebuilds the plot instead, at the same view."""
-        drawn = tuple(spec.key for spec in LAYERS if spec.key in keys)
+        drawn = tuple(key for key in self.layer_keys if key in keys)
         if drawn != self._drawn:
             self._drawn = drawn
             self._build()

@@ -30,11 +30,11 @@ import warnings
 import dask.array as da
 import numpy as np
 import pandas as pd
-import pyproj
 import xarray as xr
 from scipy import ndimage
 
 from .contract import band_names, check_collection, whole_along
+from .geo import LONLAT, transformer
 from .solar import solar_angles
 
 #: The ten bands the s2cloudless model reads, in its order.
@@ -446,7 +446,7 @@ def _solar_azimuth(collection: xr.DataArray) -> xr.DataArray:
             "`.assign_coords(solar_azimuth=('time', values))` or write a CRS with .rio.write_crs"
         )
     x, y = float(collection["x"].mean()), float(collection["y"].mean())
-    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    lon, lat = transformer(crs, LONLAT).transform(x, y)
     azimuth, _ = solar_angles(pd.DatetimeIndex(collection["time"].values), lon, lat)
     return xr.DataArray(azimuth, dims="time", coords={"time": collection["time"]})
 

@@ -38,9 +38,9 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 import xarray as xr
-from pyproj import CRS, Transformer
 
 from .contract import band_names, check_collection, check_image
+from .geo import LONLAT, lonlat_bounds, transformer
 from .reducers import composite
 
 __all__ = ["Geometry", "Image", "ImageCollection"]
@@ -582,13 +582,12 @@ class ImageCollection:
                 "`data = data.rio.write_crs('EPSG:32610')` (import rioxarray; use your CRS)."
             )
         west, south, east, north = self._array.rio.bounds()
-        to_grid = Transformer.from_crs(CRS.from_epsg(4326), crs, always_xy=True)
+        to_grid = transformer(LONLAT, crs)
         gw, gs, ge, gn = to_grid.transform_bounds(*geometry.bounds, densify_pts=21)
         finite = all(map(math.isfinite, (gw, gs, ge, gn)))
         if finite and gw <= east and ge >= west and gs <= north and gn >= south:
             return self
-        to_lonlat = Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True)
-        extent = tuple(round(v, 5) for v in to_lonlat.transform_bounds(west, south, east, north))
+        extent = lonlat_bounds(crs, (west, south, east, north), digits=5)
         reason = self._empty_reason or (
             f"no images left after filter_bounds: {geometry._label()} is outside the "
             f"collection's extent {extent} (west, south, east, north in lon/lat)."

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+__all__ = ["solar_angles", "sun_angles"]
+
 
 def solar_angles(
     times: pd.DatetimeIndex | np.ndarray, lon: float, lat: float
@@ -55,3 +57,34 @@ def solar_angles(
     )
     azimuth = np.degrees(np.arctan2(east, north)) % 360
     return azimuth, np.degrees(zenith)
+
+
+def sun_angles(
+    times: pd.DatetimeIndex | np.ndarray,
+    lon: float,
+    lat: float,
+    *,
+    azimuth: np.ndarray | None = None,
+    zenith: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image solar azimuth and zenith (degrees): the scene metadata's where it has them,
+    else :func:`solar_angles` at (lon, lat), the collection's centre.
+
+    Parameters
+    ----------
+    times
+        UTC times of the images.
+    lon, lat
+        Where to compute the angles the metadata lacks, in degrees.
+    azimuth, zenith
+        The metadata's angles per image, NaN where unknown (None: all unknown).
+    """
+    count = len(times)
+    azimuth = np.full(count, np.nan) if azimuth is None else np.array(azimuth, dtype="float64")
+    zenith = np.full(count, np.nan) if zenith is None else np.array(zenith, dtype="float64")
+    missing = np.isnan(azimuth) | np.isnan(zenith)
+    if missing.any():
+        computed_azimuth, computed_zenith = solar_angles(pd.DatetimeIndex(times)[missing], lon, lat)
+        azimuth[missing] = np.where(np.isnan(azimuth[missing]), computed_azimuth, azimuth[missing])
+        zenith[missing] = np.where(np.isnan(zenith[missing]), computed_zenith, zenith[missing])
+    return azimuth, zenith

@@ -19,7 +19,6 @@ pixel does not depend on the size of the request, and a coarse request averages 
 
 from __future__ import annotations
 
-import functools
 import math
 from statistics import NormalDist
 
@@ -31,7 +30,7 @@ import rioxarray  # noqa: F401  (registers .rio, so every collection has .rio.cr
 import xarray as xr
 from affine import Affine
 
-from ..geo import Grid, grid_for, utm_crs
+from ..geo import LONLAT, Grid, grid_for, transformer, utm_crs
 from ..solar import solar_angles
 from . import demo_scene as scene
 from .dates import parse_dates
@@ -307,13 +306,8 @@ def _scene_coordinates(grid: Grid, scene_epsg: int, y0: int, y1: int, x0: int, x
     """Pixel centres of a block in the scene's UTM metres, as two (H, W) arrays."""
     xs, ys = np.meshgrid(grid.x[x0:x1], grid.y[y0:y1])
     if grid.epsg != scene_epsg:
-        xs, ys = _transformer(grid.crs.to_wkt(), scene_epsg).transform(xs, ys)
+        xs, ys = transformer(grid.crs, scene_epsg).transform(xs, ys)
     return np.ascontiguousarray(xs, np.float64), np.ascontiguousarray(ys, np.float64)
-
-
-@functools.lru_cache(maxsize=16)
-def _transformer(source_wkt: str, target_epsg: int) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(source_wkt, target_epsg, always_xy=True)
 
 
 def _lst_cells_delayed(lon, lat, cell_deg, scene_epsg, params):
@@ -329,9 +323,7 @@ def _lst_cells(lon, lat, cell_deg, scene_epsg, params) -> np.ndarray:
     sample_lon = (lon[:, None] + offsets[None, :]).ravel()
     sample_lat = (lat[:, None] - offsets[None, :]).ravel()
     grid_lon, grid_lat = np.meshgrid(sample_lon, sample_lat)
-    xs, ys = _transformer(pyproj.CRS.from_epsg(4326).to_wkt(), scene_epsg).transform(
-        grid_lon, grid_lat
-    )
+    xs, ys = transformer(LONLAT, scene_epsg).transform(grid_lon, grid_lat)
     channels = np.empty((len(scene.TRUTH_CHANNELS), *xs.shape), dtype=np.float32)
     scene.render(
         np.ascontiguousarray(xs),
@@ -435,6 +427,6 @@ def _ground_resolution(grid: Grid, scene_epsg: int) -> float:
     cy = grid.top - grid.resolution * grid.height / 2
     if grid.epsg == scene_epsg:
         return grid.resolution
-    transformer = _transformer(grid.crs.to_wkt(), scene_epsg)
-    (x0, x1), (y0, y1) = transformer.transform([cx, cx + grid.resolution], [cy, cy])
+    to_scene = transformer(grid.crs, scene_epsg)
+    (x0, x1), (y0, y1) = to_scene.transform([cx, cx + grid.resolution], [cy, cy])
     return float(math.hypot(x1 - x0, y1 - y0))
