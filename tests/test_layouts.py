@@ -33,7 +33,7 @@ from conftest import make_collection, random_masked
 from hypothesis import HealthCheck, given, settings
 
 import compositing
-from compositing import clouds, facade
+from compositing import clouds, facade, indices
 from compositing.facade import Geometry, Image, ImageCollection
 from compositing.thermal import SharpenResult
 
@@ -293,6 +293,9 @@ _FACADE_CASES = {
         _random,
         (IM.normalized_difference,),
     ),
+    "indices.ndvi": Case(
+        lambda c: indices.ndvi(c.sel(band="B04"), c.sel(band="B08")), _random, (indices.ndvi,)
+    ),
 }
 for _name in ("add", "subtract", "multiply", "divide"):
     # With another image (one band against four: broadcasting) and with a number.
@@ -492,10 +495,11 @@ def _no_compute():
 
 
 def _public_api() -> dict[str, object]:
-    """Every public function or class: compositing.__all__, compositing.clouds' own public
-    callables, and the facade classes' public methods (camelCase aliases are the same
-    functions as their snake_case names)."""
+    """Every public function or class: compositing.__all__ and compositing.indices.__all__,
+    compositing.clouds' own public callables, and the facade classes' public methods (camelCase
+    aliases are the same functions as their snake_case names)."""
     names = {f"compositing.{n}": getattr(compositing, n) for n in compositing.__all__}
+    names.update({f"indices.{n}": getattr(indices, n) for n in indices.__all__})
     for n, obj in vars(clouds).items():
         if (
             not n.startswith("_")
