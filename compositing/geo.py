@@ -11,10 +11,14 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyproj
 from affine import Affine
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "LONLAT",
@@ -23,6 +27,7 @@ __all__ = [
     "Grid",
     "grid_for",
     "lonlat_bounds",
+    "reversed_dims",
     "same_crs",
     "transformer",
     "utm_crs",
@@ -39,25 +44,86 @@ MAX_PIXELS = 40_000 * 40_000
 
 @dataclass(frozen=True)
 class Grid:
-    """A north-up raster grid: CRS, pixel size, top-left corner and shape."""
+    """A north-up raster grid: CRS, pixel size, top-left corner and shape.
+
+    Pixels are square unless ``resolution_y`` is given (a grid read from an array with
+    :meth:`from_array`, e.g. a lon/lat LST, may have pixels a little taller than wide).
+    """
 
     crs: pyproj.CRS
+    #: Pixel width in the CRS's units (and height, unless ``resolution_y``).
     resolution: float
+    #: Outer edge of the first column (west).
     left: float
+    #: Outer edge of the first row (north).
     top: float
     width: int
     height: int
+    #: Pixel height when it differs from ``resolution``; None: square pixels.
+    resolution_y: float | None = None
+
+    @classmethod
+    def from_array(cls, array: xr.DataArray, *, name: str = "array", task: str = "this") -> Grid:
+        """The north-up grid of the pixels of a regular ``(y, x)`` array with a CRS.
+
+        The pixel size is read from the pixel-centre coordinates (or, for a single row or
+        column, from ``array.rio.resolution()``). An array whose rows run south to north or whose
+        columns run east to west has the same grid, in reverse order along those dims (see
+        :func:`reversed_dims`).
+
+        Parameters
+        ----------
+        array
+            Dims ``y`` and ``x`` with 1-D coordinates, and a CRS readable as ``.rio.crs``.
+        name, task
+            Name the array and what needs the grid, in the error message.
+
+        Raises
+        ------
+        ValueError
+            A coordinate that is not evenly spaced (the message asks for a resampling), or no CRS.
+        """
+        if array.rio.crs is None:
+            raise ValueError(f"{name} has no CRS: set it with {name}.rio.write_crs('EPSG:...')")
+        first_x, step_x = _axis(array, "x", name, task)
+        first_y, step_y = _axis(array, "y", name, task)
+        width, height = array.sizes["x"], array.sizes["y"]
+        # Outer edges of the first column and row; the grid's corner is the other end of an axis
+        # that runs against it (x descending, or y ascending: rows south to north).
+        edge_x, edge_y = first_x - step_x / 2, first_y - step_y / 2
+        left = edge_x if step_x > 0 else edge_x + step_x * width
+        top = edge_y if step_y < 0 else edge_y + step_y * height
+        pixel_width, pixel_height = abs(step_x), abs(step_y)
+        return cls(
+            pyproj.CRS.from_user_input(array.rio.crs),
+            pixel_width,
+            left,
+            top,
+            width,
+            height,
+            None if pixel_height == pixel_width else pixel_height,
+        )
+
+    @property
+    def pixel_height(self) -> float:
+        """Pixel height in the CRS's units (``resolution`` for square pixels)."""
+        return self.resolution if self.resolution_y is None else self.resolution_y
+
+    @property
+    def size(self) -> int:
+        """Number of pixels."""
+        return self.width * self.height
 
     @property
     def transform(self) -> Affine:
-        return Affine(self.resolution, 0.0, self.left, 0.0, -self.resolution, self.top)
+        return Affine(self.resolution, 0.0, self.left, 0.0, -self.pixel_height, self.top)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(left, bottom, right, top) in the grid's CRS."""
         return (
             self.left,
-            self.top - self.height * self.resolution,
+            self.top - self.height * self.pixel_height,
             self.left + self.width * self.resolution,
             self.top,
         )
@@ -70,11 +136,24 @@ class Grid:
     @property
     def y(self) -> np.ndarray:
         """Pixel-centre y coordinates, north to south."""
-        return self.top - self.resolution * (np.arange(self.height) + 0.5)
+        return self.top - self.pixel_height * (np.arange(self.height) + 0.5)
 
     @property
     def epsg(self) -> int | None:
         return self.crs.to_epsg()
+
+    def crop(self, rows: slice, cols: slice) -> Grid:
+        """The grid of the pixels ``[rows, cols]`` (slices with a start and a stop, counted from
+        the top-left pixel)."""
+        return Grid(
+            self.crs,
+            self.resolution,
+            self.left + self.resolution * cols.start,
+            self.top - self.pixel_height * rows.start,
+            cols.stop - cols.start,
+            rows.stop - rows.start,
+            self.resolution_y,
+        )
 
     def bounds_lonlat(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) in degrees."""
@@ -85,6 +164,34 @@ class Grid:
         left, bottom, right, top = self.bounds
         lon, lat = transformer(self.crs, LONLAT).transform((left + right) / 2, (bottom + top) / 2)
         return float(lon), float(lat)
+
+
+def reversed_dims(array: xr.DataArray) -> tuple[str, ...]:
+    """The dims along which a regular ``(y, x)`` array runs against its north-up :class:`Grid`:
+    ``"y"`` when its rows run south to north (y ascends), ``"x"`` when its columns run east to
+    west. ``array.isel({dim: slice(None, None, -1) for dim in reversed_dims(array)})`` then
+    matches ``Grid.from_array(array)`` pixel for pixel."""
+    dims = []
+    if _axis(array, "y", "array", "this")[1] > 0:
+        dims.append("y")
+    if _axis(array, "x", "array", "this")[1] < 0:
+        dims.append("x")
+    return tuple(dims)
+
+
+def _axis(array: xr.DataArray, dim: str, name: str, task: str) -> tuple[float, float]:
+    """(first pixel-centre coordinate, signed step) of the ``dim`` axis of a regular array."""
+    coords = np.asarray(array[dim].values, dtype=np.float64)
+    if coords.size >= 2:
+        step = (coords[-1] - coords[0]) / (coords.size - 1)
+        if step == 0 or np.max(np.abs(np.diff(coords) - step)) > 1e-3 * abs(step):
+            raise ValueError(
+                f"{name}'s {dim} coordinate is not evenly spaced: {task} needs a regular "
+                f"raster grid. Resample {name} onto one first (e.g. .rio.reproject)."
+            )
+    else:
+        step = float(array.rio.resolution()[0 if dim == "x" else 1])
+    return float(coords[0]), float(step)
 
 
 def transformer(source: CrsLike, target: CrsLike) -> pyproj.Transformer:
