@@ -2,7 +2,7 @@
 scene, no network, an error answer).
 
 One home so that the search (:mod:`compositing.sources.stac`) and the pixel reads
-(:mod:`compositing.sources.asset_reader`) raise the same types; the package root re-exports them.
+(the catalog source's asset reader) raise the same types; the package root re-exports them.
 Bad arguments raise the built-in ``ValueError`` / ``TypeError`` with a message that says the fix.
 """
 

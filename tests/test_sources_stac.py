@@ -21,6 +21,7 @@ from compositing.solar import solar_angles
 from compositing.sources import grid_for, stac
 from compositing.sources import load as load_any
 from compositing.sources import load_lst as load_lst_any
+from compositing.sources.stac._stack import item_for_stackstac  # internal, tested directly
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -188,7 +189,7 @@ def test_items_dicts_and_proj_code_fix(items: list) -> None:
     assert all("proj:epsg" not in item.properties for item in items)  # like pystac >= 1.12
     item = items[0].clone()
     item.assets["scl"].extra_fields["proj:code"] = f"EPSG:{EPSG}"  # asset-level CRS too
-    plain = stac._item_dict(item, ["red", "scl"])
+    plain = item_for_stackstac(item, ["red", "scl"])
     assert plain["properties"]["proj:epsg"] == EPSG
     assert plain["assets"]["scl"]["proj:epsg"] == EPSG
     assert "proj:epsg" not in plain["assets"]["red"]  # inherits the item's

@@ -27,10 +27,7 @@ import xarray as xr
 
 from ..geo import Grid, grid_for
 from .dates import parse_dates
-
-CATALOG_SOURCES = ("earth-search", "planetary-computer")
-SOURCES = ("demo", *CATALOG_SOURCES)
-PRODUCTS = ("L2A", "L1C")
+from .source_names import CATALOG_SOURCES, PRODUCTS, SOURCES
 
 __all__ = ["CATALOG_SOURCES", "PRODUCTS", "SOURCES", "Grid", "grid_for", "load", "load_lst"]
 

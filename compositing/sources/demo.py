@@ -430,3 +430,10 @@ def _ground_resolution(grid: Grid, scene_epsg: int) -> float:
     to_scene = transformer(grid.crs, scene_epsg)
     (x0, x1), (y0, y1) = to_scene.transform([cx, cx + grid.resolution], [cy, cy])
     return float(math.hypot(x1 - x0, y1 - y0))
+
+
+def sampling_step_limits() -> tuple[float, ...]:
+    """The ground resolutions (metres, finest first) up to which :func:`samples_per_pixel` keeps
+    each of its counts: a pixel at a limit takes fewer samples than one just coarser (the
+    dashboard snaps its views to them)."""
+    return tuple(coarsest_m for coarsest_m, _ in SAMPLE_STEPS)

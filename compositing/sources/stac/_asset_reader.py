@@ -3,8 +3,9 @@
 stackstac reads each asset lazily, at compute time. A file that 404s halfway through a composite,
 or a file server that stops answering, then surfaces as a raw rasterio/GDAL error deep inside
 dask. :class:`AssetReader` is stackstac's own reader with those failures turned into
-:class:`~.errors.CatalogResponseError` / :class:`~.errors.CatalogUnreachableError`, naming the
-asset and what to do. Imported only when a catalog is loaded (it needs stackstac).
+:class:`~compositing.errors.CatalogResponseError` /
+:class:`~compositing.errors.CatalogUnreachableError`, naming the asset and what to do. I/O only:
+it knows nothing of bands or items. Imported only when a catalog is loaded (it needs stackstac).
 """
 
 from __future__ import annotations
@@ -15,13 +16,21 @@ from typing import Any
 import numpy as np
 from stackstac.rio_reader import AutoParallelRioReader
 
-from ..errors import CatalogResponseError, CatalogUnreachableError
+from ...errors import CatalogResponseError, CatalogUnreachableError
 
 __all__ = ["AssetReader", "asset_error"]
 
 
 def asset_error(error: BaseException, url: str) -> Exception:
-    """The user's error for a file that could not be read at compute time."""
+    """The user's error for a file that could not be read at compute time.
+
+    Parameters
+    ----------
+    error
+        What the read raised (its chain of causes is searched for an HTTP status).
+    url
+        The asset's URL (shown without its query string).
+    """
     where = str(url).split("?")[0]  # never show a signature (Planetary Computer SAS token)
     chain, cause = [], error
     while cause is not None and len(chain) < 6:
