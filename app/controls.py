@@ -1,29 +1,29 @@
 """The sidebar: every choice the user makes, as parameters, and the widgets that show them.
 
 The parameters are the source of truth (a notebook can set them directly); the widgets mirror
-them. :meth:`Controls.settings` snapshots them for a computation.
+them. :meth:`Controls.settings` snapshots them for a computation, and :meth:`Controls.on_choice`
+tells whoever computes that a choice changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import panel as pn
 import param
 
 from compositing.sources.demo import PRESETS
 
+from .layers import DEFAULT_LAYERS, LAYERS, Layer
 from .options import (
     BAND_PRESETS,
     BASEMAPS,
     CLOUD_MASKS,
     CUSTOM_BANDS,
     CUSTOM_PLACE,
-    DEFAULT_LAYERS,
     DEFAULT_PLACE,
-    LAYERS,
     PLACES,
     REFLECTANCE_BANDS,
     SOURCES,
@@ -31,7 +31,7 @@ from .options import (
 from .settings import CloudMask, Settings, Stretch
 
 STRETCH_MODES = {
-    "Seed's range per layer": "seed",
+    "Earth Engine example's range per layer": "example",
     "Manual (min, max, gamma)": "manual",
     "Automatic (percentiles)": "auto",
 }
@@ -52,11 +52,22 @@ _START_DATES = tuple(_parse_date(d) for d in PRESETS[DEFAULT_PLACE]["dates"])
 
 
 class Controls(pn.viewable.Viewer):
-    """Source, Point, Dates, Bands, Stretch, Cloud mask and Layers."""
+    """Source, Point, Dates, Bands, Stretch, Cloud mask and Layers.
+
+    Parameters
+    ----------
+    layer_list
+        The layers offered by the Layers checkboxes, bottom to top (default: the standard
+        :data:`~app.layers.LAYERS`).
+    params
+        Initial values of the parameters.
+    """
 
     source = param.Selector(objects=SOURCES, default="demo", doc="Where the images come from.")
     place = param.Selector(
-        objects=[*PLACES, CUSTOM_PLACE], default=DEFAULT_PLACE, doc="The seeds' places."
+        objects=[*PLACES, CUSTOM_PLACE],
+        default=DEFAULT_PLACE,
+        doc="The Earth Engine examples' places.",
     )
     lon = param.Number(default=_START_POINT[0], doc="Longitude of the point (degrees).")
     lat = param.Number(default=_START_POINT[1], doc="Latitude of the point (degrees).")
@@ -72,7 +83,7 @@ class Controls(pn.viewable.Viewer):
     red = param.Selector(objects=list(REFLECTANCE_BANDS), default="B11")
     green = param.Selector(objects=list(REFLECTANCE_BANDS), default="B08")
     blue = param.Selector(objects=list(REFLECTANCE_BANDS), default="B03")
-    stretch_mode = param.Selector(objects=STRETCH_MODES, default="seed")
+    stretch_mode = param.Selector(objects=STRETCH_MODES, default="example")
     stretch_min = param.Number(default=0.0)
     stretch_max = param.Number(default=4000.0)
     gamma = param.Number(default=1.0, bounds=(0.1, 5.0))
@@ -83,14 +94,20 @@ class Controls(pn.viewable.Viewer):
     cld_prj_dist = param.Number(default=1.0, bounds=(0.0, 5.0))
     buffer = param.Number(default=50.0, bounds=(0.0, 500.0))
     layers = param.ListSelector(
-        objects={spec.label: spec.key for spec in LAYERS}, default=list(DEFAULT_LAYERS)
+        objects={layer.label: layer.key for layer in LAYERS}, default=list(DEFAULT_LAYERS)
     )
     mask_date = param.Selector(objects=[], allow_None=True, doc="Date of the mask overlay.")
     basemap = param.Selector(objects=list(BASEMAPS), default="None")
 
-    def __init__(self, **params) -> None:
+    def __init__(self, *, layer_list: Sequence[Layer] = LAYERS, **params) -> None:
         super().__init__(**params)
+        self.layer_list = tuple(layer_list)
+        offered = {layer.label: layer.key for layer in self.layer_list}
+        if offered != self.param.layers.names:
+            self.param.layers.objects = offered
+            self.layers = [key for key in self.layers if key in offered.values()]
         self._syncing = False
+        self._offering = False
         self._date_picker = pn.widgets.DateRangePicker(label="Dates", value=self.dates)
         self._date_picker.param.watch(self._picked_dates, "value")
         self.param.watch(self._show_dates, "dates")
@@ -134,8 +151,8 @@ class Controls(pn.viewable.Viewer):
 
     @param.depends("stretch_min", "stretch_max", "gamma", watch=True)
     def _stretch_edited(self) -> None:
-        # Typing a min, max or gamma means "use these": leave the seed's per-layer ranges.
-        if self.stretch_mode == "seed":
+        # Typing a min, max or gamma means "use these": leave the example's per-layer ranges.
+        if self.stretch_mode == "example":
             self.stretch_mode = "manual"
 
     def _picked_dates(self, event: param.parameterized.Event) -> None:
@@ -186,14 +203,34 @@ class Controls(pn.viewable.Viewer):
             **extra,
         )
 
-    def set_mask_dates(self, times: list[str]) -> None:
-        """Offer the loaded images' dates for the mask overlay (default: the last one)."""
+    def offer_mask_dates(self, times: list[str]) -> None:
+        """Offer the loaded images' times (ISO) as the Mask date's choices, showing the chosen
+        one if it is among them, else the last (the image the overlay shows then).
+
+        This says what was loaded; it is not a new choice: :meth:`on_choice` does not report
+        the ``mask_date`` it sets, so offering dates never requests another computation.
+        """
         labels = {t[:16].replace("T", " "): t for t in times}
         if labels == self.param.mask_date.objects:
             return  # unchanged: spare the widget an update
         current = self.mask_date if self.mask_date in times else (times[-1] if times else None)
-        self.param.mask_date.objects = labels
-        self.mask_date = current
+        self._offering = True
+        try:
+            self.param.mask_date.objects = labels
+            self.mask_date = current
+        finally:
+            self._offering = False
+
+    def on_choice(self, callback: Callable[[list[param.parameterized.Event]], None]) -> None:
+        """Call ``callback(events)`` when choices that the computations read change
+        (:data:`COMPUTE_PARAMETERS`), by the user or by code; not for the dates that
+        :meth:`offer_mask_dates` offers."""
+
+        def chosen(*events: param.parameterized.Event) -> None:
+            if not self._offering:
+                callback(list(events))
+
+        self.param.watch(chosen, list(COMPUTE_PARAMETERS))
 
     # --- widgets ----------------------------------------------------------------------------
 

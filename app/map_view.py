@@ -1,13 +1,23 @@
 """The map: one image per layer in Web Mercator, the point and its thermal area, a legend.
 
+The map is GeoViews: every element says its coordinate reference system and the plot is drawn
+in Web Mercator (``projection=ccrs.GOOGLE_MERCATOR``). The layer images are computed in Web
+Mercator already (:mod:`app.view`) and say so (``crs=ccrs.GOOGLE_MERCATOR``), so GeoViews draws
+them as they are: reprojecting images in the browser's refresh path (``gv.project``) is what
+the stack notes measured as slow. The point, its thermal area and the outlined cells are in Web
+Mercator too, and so are the ranges and clicks the streams report. (Elements in longitude and
+latitude, ``crs=ccrs.PlateCarree()``, fail to draw with GeoViews 1.15.1 and cartopy 0.26:
+``KeyError: 'lon_0'``, fixed in GeoViews after 1.15.1, holoviz/geoviews#884.)
+
 Each layer is a ``hv.DynamicMap`` fed by its own ``hv.streams.Pipe``: the dashboard sends a
 coloured image (or None to hide the layer) and only that layer is redrawn. The view is read back
 with ``RangeXY`` and ``PlotSize`` streams (what to compute), and a click with ``Tap`` (move the
 point). The plot is rebuilt only to change the basemap or the set of visible layers, or to jump
 to a point outside the view. Cells chosen in the NDVI-LST scatter are outlined in magenta.
 
-The basemap is optional and off by default: in ``panel serve``, tiles that cannot load stop the
-DynamicMaps from updating (see the stack notes), so the dashboard checks the connection first.
+The basemap (GeoViews' tile sources) is optional and off by default: in ``panel serve``, tiles
+that cannot load stop the DynamicMaps from updating (see the stack notes), so the dashboard
+checks the connection first (:mod:`app.network`).
 """
 
 from __future__ import annotations
@@ -17,33 +27,83 @@ import logging
 import operator
 from collections.abc import Sequence
 
+import cartopy.crs as ccrs
+import geoviews as gv
+import geoviews.plotting.bokeh  # noqa: F401  (GeoViews' plots and its projecting streams)
 import holoviews as hv
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import MercatorTickFormatter
-from holoviews.element import tiles
 
 from .legend import legend_html
 from .render import LayerImage
 from .view import View, initial_view, resized, to_lonlat, to_mercator
 
 log = logging.getLogger("app")
-TILES = {"OpenStreetMap": tiles.OSM, "Esri imagery": tiles.EsriImagery}
+#: The map's projection and the CRS of all its elements: EPSG:3857, as app.view's views.
+MERCATOR = ccrs.GOOGLE_MERCATOR
+#: The basemaps: GeoViews' tile sources (they need the internet; app.network checks it).
+TILES = {"OpenStreetMap": gv.tile_sources.OSM, "Esri imagery": gv.tile_sources.EsriImagery}
 DEFAULT_SIZE = (1000, 700)
 #: The first view shows the thermal area with this much room around it.
 AREA_MARGIN = 1.15
 MAP_HEIGHT = 734  # a 700-pixel-high plot frame plus the x axis
+#: GeoViews reports the plot's ranges shrunk by 1e-6 m (its projection's tolerance): ranges
+#: closer than this to the view's are the same view, not a pan.
+RANGE_TOLERANCE_M = 1e-3
 _TRANSPARENT = np.zeros((1, 1, 4), dtype=np.uint8)
 
 
+class _NoCellsFilter(logging.Filter):
+    """Drops GeoViews' warning that "none of the projected paths were contained within the
+    bounds" for Web Mercator Rectangles: GeoViews 1.15.1 gives it whenever the outlined cells
+    are none (an empty element), and a notebook would show it under the map."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith("While projecting a Rectangles element from a Mercator")
+
+
+logging.getLogger("param.project_geom").addFilter(_NoCellsFilter())
+
+
 def framed(point: tuple[float, float], area_m: float, width: int, height: int) -> View:
-    """A view of the point's thermal area with room around it, on a plot of this size."""
+    """A view of the point's thermal area with room around it, on a plot of this size.
+
+    Parameters
+    ----------
+    point
+        (lon, lat) of the point.
+    area_m
+        Side of the thermal area, metres on the ground.
+    width, height
+        The plot's size in pixels.
+    """
     return initial_view(*point, width, height, span_m=area_m * AREA_MARGIN)
 
 
+def same_view(a: View, b: View, tolerance_m: float = RANGE_TOLERANCE_M) -> bool:
+    """Whether two views show the same ranges (to ``tolerance_m``) at the same size."""
+    if (a.width, a.height) != (b.width, b.height):
+        return False
+    ends = (*a.x_range, *a.y_range), (*b.x_range, *b.y_range)
+    return all(abs(p - q) <= tolerance_m for p, q in zip(*ends, strict=True))
+
+
 class MapView(pn.viewable.Viewer):
-    """The map of the layers, the point and the thermal area."""
+    """The map of the layers, the point and the thermal area.
+
+    Parameters
+    ----------
+    point
+        (lon, lat) of the point.
+    area_m
+        Side of the thermal area around it, metres on the ground.
+    layer_keys
+        Every layer the map can show, bottom to top.
+    view
+        The first view (default: the thermal area framed on a 1000 x 700 pixel plot).
+    """
 
     view = param.ClassSelector(class_=View, doc="What the map shows (ranges and pixels).")
     tapped = param.Tuple(default=None, allow_None=True, length=2, doc="Last click (lon, lat).")
@@ -87,11 +147,13 @@ class MapView(pn.viewable.Viewer):
             self._pipes[key].send(None)
 
     def set_point(self, point: tuple[float, float], area_m: float) -> None:
+        """Move the point (lon, lat) and its thermal area (side ``area_m`` metres)."""
         if self._frame.data != (point, area_m):  # a redraw costs a round trip to the browser
             self._frame.send((point, area_m))
 
     def recentre(self, point: tuple[float, float]) -> None:
-        """Jump to a point: a new view around it and its thermal area, same plot size."""
+        """Jump to a point (lon, lat): a new view around it and its thermal area, same plot
+        size."""
         self._moved = False
         self.view = framed(point, self._frame.data[1], self.view.width, self.view.height)
         self._build()
@@ -110,6 +172,7 @@ class MapView(pn.viewable.Viewer):
         self._highlight.send(list(outlines))
 
     def set_basemap(self, name: str) -> None:
+        """Show the basemap ``name`` (a key of :data:`TILES`) under the layers, or none."""
         self.basemap = name
         self._build()
 
@@ -118,7 +181,7 @@ class MapView(pn.viewable.Viewer):
         legends = [self.images[k].legend for k in keys if self.images.get(k) is not None]
         self.legend.object = legend_html(legends)
 
-    # --- HoloViews plumbing -----------------------------------------------------------------
+    # --- GeoViews plumbing ------------------------------------------------------------------
 
     def _build(self) -> None:
         layers = [
@@ -132,15 +195,14 @@ class MapView(pn.viewable.Viewer):
         # alone when its pipe sends.
         overlay = functools.reduce(operator.mul, [*layers, area, cells, point])
         if self.basemap in TILES:
-            overlay = TILES[self.basemap]() * overlay
+            overlay = TILES[self.basemap] * overlay
         view = self.view
         overlay = overlay.opts(
+            projection=MERCATOR,  # GeoViews then puts longitude and latitude on the axes
             xlim=view.x_range,
             ylim=view.y_range,
             responsive=True,
             data_aspect=1,
-            xformatter=MercatorTickFormatter(dimension="lon"),
-            yformatter=MercatorTickFormatter(dimension="lat"),
             xlabel="",
             ylabel="",
             active_tools=["pan", "wheel_zoom"],
@@ -148,6 +210,7 @@ class MapView(pn.viewable.Viewer):
         )
         # The streams read the plot's ranges, size in pixels and clicks. Their source must be
         # one element of the overlay (with the overlay itself, HoloViews links none of them).
+        # GeoViews gives a stream's coordinates in its source's CRS: Web Mercator metres.
         for stream, subscriber in (
             (hv.streams.RangeXY, self._ranges_changed),
             (hv.streams.PlotSize, self._size_changed),
@@ -156,31 +219,35 @@ class MapView(pn.viewable.Viewer):
             stream(source=point).add_subscriber(subscriber)
         self.pane.object = overlay
 
-    def _layer_element(self, key: str, data: LayerImage | None) -> hv.RGB:
+    def _layer_element(self, key: str, data: LayerImage | None) -> gv.RGB:
         if data is None:
             (x0, x1), (y0, y1) = self.view.x_range, self.view.y_range
-            return hv.RGB(_TRANSPARENT, bounds=(x0, y0, x1, y1), vdims=list("RGBA"))
-        return hv.RGB(data.rgba, bounds=data.bounds, vdims=list("RGBA"))
+            return gv.RGB(_TRANSPARENT, bounds=(x0, y0, x1, y1), vdims=list("RGBA"), crs=MERCATOR)
+        return gv.RGB(data.rgba, bounds=data.bounds, vdims=list("RGBA"), crs=MERCATOR)
 
     @staticmethod
-    def _area_element(data: tuple[tuple[float, float], float]) -> hv.Bounds:
+    def _area_element(data: tuple[tuple[float, float], float]) -> gv.Path:
         """The thermal analysis area: area_m on the ground, 1 / cos(lat) more in Web
-        Mercator metres."""
+        Mercator metres, around the point."""
         (lon, lat), area_m = data
         x, y = to_mercator(lon, lat)
         half = area_m / 2 / np.cos(np.radians(lat))
-        return hv.Bounds((x - half, y - half, x + half, y + half)).opts(
+        x0, y0, x1, y1 = x - half, y - half, x + half, y + half
+        ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+        return gv.Path([ring], crs=MERCATOR).opts(
             color="#00e5ff", line_width=1.5, line_dash="dashed"
         )
 
     @staticmethod
-    def _cells_element(data: list[tuple[float, float, float, float]]) -> hv.Rectangles:
-        return hv.Rectangles(data).opts(fill_alpha=0, line_color="#ff00ff", line_width=2, tools=[])
+    def _cells_element(data: list[tuple[float, float, float, float]]) -> gv.Rectangles:
+        return gv.Rectangles(data, crs=MERCATOR).opts(
+            fill_alpha=0, line_color="#ff00ff", line_width=2, tools=[]
+        )
 
     @staticmethod
-    def _point_element(data: tuple[tuple[float, float], float]) -> hv.Points:
+    def _point_element(data: tuple[tuple[float, float], float]) -> gv.Points:
         (lon, lat), _ = data
-        return hv.Points([to_mercator(lon, lat)]).opts(
+        return gv.Points([to_mercator(lon, lat)], crs=MERCATOR).opts(
             marker="x", size=18, color="#ff1744", line_width=4, tools=[]
         )
 
@@ -196,7 +263,7 @@ class MapView(pn.viewable.Viewer):
             return
         view = View(tuple(map(float, x_range)), tuple(map(float, y_range)),
                     self.view.width, self.view.height)  # fmt: skip
-        if view != self.view:
+        if not same_view(view, self.view):
             self._moved = True
             self.view = view
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import socket
 
-#: Hosts of the basemaps' tiles.
-TILE_HOSTS = {"OpenStreetMap": "tile.openstreetmap.org", "Esri imagery": "server.arcgisonline.com"}
+#: Hosts of the basemaps' tiles: those of GeoViews' tile sources (``app.map_view.TILES``).
+TILE_HOSTS = {
+    "OpenStreetMap": "c.tile.openstreetmap.org",
+    "Esri imagery": "server.arcgisonline.com",
+}
 
 
 def reachable(host: str, port: int = 443, timeout: float = 1.5) -> bool:

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-import pyproj
 import xarray as xr
 
+from compositing.geo import transformer
 from compositing.thermal import DEFAULT_LST_RANGE, DEFAULT_NDVI_RANGE, SharpenResult
 
 from .view import WEB_MERCATOR
@@ -50,7 +50,7 @@ def cell_outlines(
     in the LST's CRS, whose grid and CRS ``lst_grid`` gives)."""
     dx = abs(float(lst_grid["x"][1] - lst_grid["x"][0])) if lst_grid.sizes["x"] > 1 else 0.01
     dy = abs(float(lst_grid["y"][1] - lst_grid["y"][0])) if lst_grid.sizes["y"] > 1 else dx
-    to_map = pyproj.Transformer.from_crs(lst_grid.rio.crs, WEB_MERCATOR, always_xy=True)
+    to_map = transformer(lst_grid.rio.crs, WEB_MERCATOR)
     outlines = []
     for x, y in zip(pairs["x"], pairs["y"], strict=True):
         bounds = to_map.transform_bounds(x - dx / 2, y - dy / 2, x + dx / 2, y + dy / 2)

@@ -48,17 +48,17 @@ class CloudMask:
 
 @dataclass(frozen=True)
 class Stretch:
-    """How reflectance layers are stretched: the seeds' ranges, manual min/max/gamma, or
-    automatic percentiles of the visible pixels."""
+    """How reflectance layers are stretched: the Earth Engine example's range per layer, manual
+    min/max/gamma, or automatic percentiles of the visible pixels."""
 
-    mode: str = "seed"  # "seed", "manual" or "auto"
+    mode: str = "example"  # "example", "manual" or "auto"
     minimum: float = 0.0
     maximum: float = 4000.0
     gamma: float = 1.0
     percentiles: tuple[float, float] = (2.0, 98.0)
 
     def check(self) -> None:
-        if self.mode not in ("seed", "manual", "auto"):
+        if self.mode not in ("example", "manual", "auto"):
             raise SettingsError(f"unknown stretch mode {self.mode!r}")
         if self.mode == "manual" and not self.minimum < self.maximum:
             raise SettingsError(

@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pyproj
 
-from compositing.sources import Grid, demo, grid_for
+from compositing.geo import LONLAT, Grid, grid_for, transformer
+from compositing.sources import demo
 
 WEB_MERCATOR = "EPSG:3857"
 #: Sentinel-2's finest bands, in metres on the ground.
@@ -33,8 +33,8 @@ MAX_DEMO_VIEW_M = 200_000.0
 #: A view is computed on at most this many pixels along each side, whatever the screen says.
 MAX_PIXELS_PER_SIDE = 2_500
 
-_TO_LONLAT = pyproj.Transformer.from_crs(WEB_MERCATOR, "EPSG:4326", always_xy=True)
-_TO_MERCATOR = pyproj.Transformer.from_crs("EPSG:4326", WEB_MERCATOR, always_xy=True)
+_TO_LONLAT = transformer(WEB_MERCATOR, LONLAT)
+_TO_MERCATOR = transformer(LONLAT, WEB_MERCATOR)
 
 
 class ViewError(ValueError):
@@ -175,7 +175,7 @@ def _within_demo_budget(resolution: float, width_m: float, height_m: float, scal
 
     if cost(resolution) <= budget * 1.0001:
         return resolution
-    for coarsest_m, _ in demo.SAMPLE_STEPS:
+    for coarsest_m in demo.sampling_step_limits():
         snapped = coarsest_m * scale * 0.99  # safely inside the step, whatever the rounding
         if snapped < resolution and cost(snapped) <= budget * _SNAP_TOLERANCE:
             return snapped

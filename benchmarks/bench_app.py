@@ -23,11 +23,11 @@ Two measurements of the same changes on the demo scene:
 **New bands are new.** Band composites are cached per (band, method, cloud mask) for the
 session, so a "new band" sample must ask for a band that session never computed: the benchmark
 keeps, per session, the set of bands computed for each method and mask (the visible layers'
-bands at every refresh) and picks the next red band outside it. In-process, the pipeline's
+bands at every refresh) and picks the next red band outside it. In-process, the computations'
 cache misses confirm it: every sample's count of band composites computed is recorded. The
 preset change (two new bands at once) starts each sample from a fresh set of caches: in-process
 the band caches are cleared (the view's images stay loaded), in the browser a fresh page opens
-a new session (every session has its own pipeline).
+a new session (every session has its own computations).
 
 Every other change asks for something not computed before (a new threshold, new dates, a new
 view). Nothing is asserted; the goals are reported beside the figures: a band change of mean or
@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.options import BAND_PRESETS, REFLECTANCE_BANDS
-from app.serving import IMAGES_JS
+from app.serve_and_screenshot import IMAGES_JS
 from benchmarks.measure import ROOT, json_ready, machine
 
 FULL_OUT = ROOT / "benchmarks" / "results"
@@ -68,7 +68,10 @@ NEW_BAND_ORDER = (
 #: The preset change timed: from the default SWIR (B11, B8, B3) to true colour, two new bands.
 PRESET_FROM, PRESET_TO = "SWIR (B11, B8, B3)", "True colour (B4, B3, B2)"
 MEAN_GOAL_S, S2CLOUDLESS_GOAL_S = 0.5, 1.5
-PACKAGES = ("panel", "holoviews", "bokeh", "datashader", "numpy", "dask", "playwright")
+PACKAGES = (
+    "panel", "holoviews", "geoviews", "cartopy", "bokeh", "datashader", "numpy", "dask",
+    "playwright",
+)  # fmt: skip
 
 
 @dataclass
@@ -81,7 +84,7 @@ class Scenario:
     browser_s: list[float] = field(default_factory=list)
     #: RGBA bytes of the images each in-process sample produced.
     in_process_bytes: list[int] = field(default_factory=list)
-    #: Band composites each in-process sample computed (the pipeline's cache misses).
+    #: Band composites each in-process sample computed (the computations' cache misses).
     in_process_computed: list[int] = field(default_factory=list)
     #: Websocket payload bytes per browser sample: server to page, and page to server.
     browser_received: list[int] = field(default_factory=list)
@@ -131,14 +134,15 @@ class SessionBands:
 def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
     """Time the changes on a Dashboard in this process (synchronous refreshes)."""
     from app import Dashboard
+    from app.options import DEFAULT_PLACE
     from app.view import initial_view
     from compositing.sources.demo import PRESETS
 
-    point = PRESETS["Mosaic seed: San Francisco Peninsula, July 2021"]["point"]
+    point = PRESETS[DEFAULT_PLACE]["point"]  # the Earth Engine mosaic example's place
     started = time.perf_counter()
     dashboard = Dashboard(view=initial_view(*point, *VIEW_SIZE, span_m=11_500))
     first_load = time.perf_counter() - started
-    controls, pipeline = dashboard.controls, dashboard.pipeline
+    controls, computations = dashboard.controls, dashboard.computations
     image = dashboard.map_view.images
     session = SessionBands()
 
@@ -150,7 +154,7 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
     def timed(scenario: Scenario, change: Callable[[], None], key: str) -> None:
         """Time ``change`` until layer ``key`` has a new image; record bytes and computations."""
         before = dict(image)
-        misses = pipeline.band_composites.misses
+        misses = computations.band_composites.misses
         start = time.perf_counter()
         change()
         elapsed = time.perf_counter() - start
@@ -164,7 +168,7 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
                 if new is not None and new is not before[k]
             )
         )
-        scenario.in_process_computed.append(pipeline.band_composites.misses - misses)
+        scenario.in_process_computed.append(computations.band_composites.misses - misses)
 
     for method in ("mean", "median"):
         controls.layers = [method]  # computes the current triplet for the method, if new
@@ -177,8 +181,8 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
     for _ in range(max(2, repeats // 2)):
         # A fresh start for the bands: the from-preset's three bands cached, nothing else.
         controls.band_preset = PRESET_TO  # so that the next line is a change (untimed)
-        pipeline.band_composites.clear()
-        pipeline.values.clear()
+        computations.band_composites.clear()
+        computations.values.clear()
         controls.band_preset = PRESET_FROM  # computes its three bands (untimed)
         timed(
             scenarios["preset_median"],
@@ -283,7 +287,7 @@ class Frames:
 
 def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
     """Time the same changes in Chromium against ``panel serve``."""
-    from app.serving import (
+    from app.serve_and_screenshot import (
         CHROMIUM,
         chromium,
         layer_checkbox,
@@ -299,7 +303,7 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
         frames.watch(page)
 
         def open_session() -> float:
-            """A fresh page: a new session with its own pipeline and caches."""
+            """A fresh page: a new session with its own computations and caches."""
             started = time.perf_counter()
             page.goto(served.url)
             page.get_by_text("refreshed in").first.wait_for(timeout=180_000)

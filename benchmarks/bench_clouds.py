@@ -10,7 +10,8 @@ implementation, not the methods' accuracy. What is measured, on the demo scene:
 
 * **Masks**, pixel by pixel over every date: precision, recall and F1 of each method's cloud part
   and shadow part against the true clouds and shadows, and of its whole mask against
-  clouds-or-shadows. ``MSK_CLDPRB > 10`` is the complement of the mosaic seed's ``lte(10)``;
+  clouds-or-shadows. ``MSK_CLDPRB > 10`` is the complement of the Earth Engine mosaic example's
+  ``lte(10)``;
   SCL drops classes 3, 8, 9, 10; s2cloudless + shadows is Earth Engine's tutorial method.
 * **Composites**: the share of composite pixels that *came from* a cloud or shadow observation
   (for a median, the middle observation(s) of the pixel's sorted valid series; for a quality
@@ -39,7 +40,7 @@ from benchmarks import bench_clouds_real
 from compositing import clouds
 from compositing.sources import demo
 
-# The two compositing seeds' places and dates.
+# The two compositing examples' places and dates.
 SCENES = {name: demo.PRESETS[name] for name in list(demo.PRESETS)[:2]}
 RMSE_BANDS = ["B02", "B03", "B04", "B08"]
 MODEL_RESOLUTION = 60  # metres: s2cloudless runs coarser, as Earth Engine's probability product
@@ -115,7 +116,7 @@ def score_composites(l2a, truth, final_masks) -> dict[str, dict]:
     )
     image = compositing.composite(with_quality, "quality_mosaic", quality_band="quality")
     chosen = _chosen_images(with_quality.sel(band="quality").values)
-    results["quality mosaic on -MSK_CLDPRB (qualityMosaic seed)"] = _composite_figures(
+    results["quality mosaic on -MSK_CLDPRB (the qualityMosaic example)"] = _composite_figures(
         image.sel(band=RMSE_BANDS).values, reference, chosen, contaminated
     )
     return results
@@ -176,7 +177,8 @@ def to_markdown(report: dict) -> str:
     lines = [
         "# Cloud masks and composites",
         "",
-        f"**{SELF_CONSISTENCY_TITLE}**, the sections named after the seeds: the demo's truth is "
+        f"**{SELF_CONSISTENCY_TITLE}**, the sections named after the Earth Engine examples: the "
+        "demo's truth is "
         "generated with the assumptions the methods make (shadows are the clouds shifted "
         "down-sun, cloud spectra as the model expects), so these figures check the "
         "implementation, not accuracy. The last section measures agreement on real data. "

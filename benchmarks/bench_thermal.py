@@ -8,7 +8,7 @@ Run from the repository root::
 
 **Self-consistency on the demo scene.** The demo's truth is generated with the very
 assumption the method makes (LST is a line in NDVI per land cover), so this checks the
-implementation, not the method's accuracy. At the thermal seed's place and date (the Central
+implementation, not the method's accuracy. At the thermal article's place and date (the Central
 Valley, the clear pass of 2023-06-20), the demo's ~1 km LST (0.01 degree, EPSG:4326) is brought
 to the Sentinel-2 grid (UTM) by several methods, and each result is compared with the demo's
 10 m truth (``demo.truth(...)["lst"]``) over the pixels where every method and the truth have
@@ -16,10 +16,10 @@ a value:
 
 * ``sharpen`` (its default: water, NDVI < 0, is a class of its own), with and without residual
   correction,
-* ``sharpen(water_ndvi=None)``: the seed's single line for every pixel, with and without,
+* ``sharpen(water_ndvi=None)``: the article's single line for every pixel, with and without,
 * nearest and bilinear upsampling of the LST (``xarray.interp`` in the LST's CRS at the fine
   pixel centres, extrapolating at the edges),
-* the seed's recipe: the LST reprojected bilinearly onto the Sentinel-2 CRS first
+* the article's recipe: the LST reprojected bilinearly onto the Sentinel-2 CRS first
   (``calculate_default_transform`` + ``reproject``), NDVI averaged per reprojected pixel (pixel
   centres in the pixel, as rasterstats' zonal_stats does), the same filters, ``np.polyfit``, and
   ``slope * ndvi + intercept``.
@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL_OUT = ROOT / "benchmarks" / "results"
 QUICK_OUT = ROOT / "benchmarks" / "output"  # gitignored
 
-#: The thermal seed's place and dates (demo.PRESETS["Thermal seed: ..."]).
+#: The thermal article's place and dates (demo.PRESETS["Thermal sharpening article: ..."]).
 POINT = (-121.01, 37.67)
 DATES = ("2023-06-19", "2023-06-22")
 #: SCL classes masked in the NDVI: cloud shadow, cloud medium/high probability, cirrus.
@@ -108,7 +108,7 @@ class Scene:
 
 
 def demo_scene(sizes: Sizes) -> Scene:
-    """NDVI (cloud-masked), LST and the 10 m truth at the seed's place, on one UTM grid."""
+    """NDVI (cloud-masked), LST and the 10 m truth at the article's place, on one UTM grid."""
     request = {"point": POINT, "dates": DATES, "size_m": sizes.size_m}
     image = compositing.load(
         **request, resolution=sizes.resolution, bands=["B04", "B08", "SCL"]
@@ -142,7 +142,7 @@ def upsample(lst: xr.DataArray, ndvi: xr.DataArray, method: str) -> np.ndarray:
 
 
 @dataclass
-class SeedFit:
+class RecipeFit:
     sharpened: np.ndarray
     slope: float
     intercept: float
@@ -150,8 +150,8 @@ class SeedFit:
     n: int
 
 
-def seed_recipe(lst: xr.DataArray, ndvi: xr.DataArray) -> SeedFit:
-    """The thermal seed's flow: reproject the LST bilinearly onto the NDVI's CRS, average the
+def article_recipe(lst: xr.DataArray, ndvi: xr.DataArray) -> RecipeFit:
+    """The thermal article's flow: reproject the LST bilinearly onto the NDVI's CRS, average the
     NDVI per reprojected pixel, filter, ``np.polyfit``, apply the line."""
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
@@ -171,7 +171,7 @@ def seed_recipe(lst: xr.DataArray, ndvi: xr.DataArray) -> SeedFit:
         src_nodata=np.nan,
         dst_nodata=np.nan,
     )
-    # Zonal mean NDVI per warped pixel: the fine pixels whose centre lies in it (the seed's
+    # Zonal mean NDVI per warped pixel: the fine pixels whose centre lies in it (the article's
     # clip to the Sentinel-2 extent keeps exactly the pixels that have some).
     cols = np.floor((ndvi["x"].values - transform.c) / transform.a).astype(int)
     rows = np.floor((ndvi["y"].values - transform.f) / transform.e).astype(int)
@@ -190,7 +190,7 @@ def seed_recipe(lst: xr.DataArray, ndvi: xr.DataArray) -> SeedFit:
     r2 = 1 - np.sum((kept["Temperature"] - predicted) ** 2) / np.sum(
         (kept["Temperature"] - kept["Temperature"].mean()) ** 2
     )
-    return SeedFit(
+    return RecipeFit(
         slope * ndvi.values + intercept, float(slope), float(intercept), float(r2), len(kept)
     )
 
@@ -241,13 +241,18 @@ def accuracy(sizes: Sizes, step: Callable[[str], None]) -> tuple[list[Row], dict
             "seconds": time.perf_counter() - start,
         }
         summaries[name] = result.summary()
-    step("nearest, bilinear, the seed's recipe")
+    step("nearest, bilinear, the article's recipe")
     maps["nearest upsampling of the 1 km LST"] = upsample(scene.lst, scene.ndvi, "nearest")
     maps["bilinear upsampling of the 1 km LST"] = upsample(scene.lst, scene.ndvi, "linear")
-    seed = seed_recipe(scene.lst, scene.ndvi)
-    seed_name = "seed's recipe (LST reprojected bilinearly first, line everywhere)"
-    maps[seed_name] = seed.sharpened
-    fits[seed_name] = {"slope": seed.slope, "intercept": seed.intercept, "r2": seed.r2, "n": seed.n}
+    recipe = article_recipe(scene.lst, scene.ndvi)
+    recipe_name = "the article's recipe (LST reprojected bilinearly first, line everywhere)"
+    maps[recipe_name] = recipe.sharpened
+    fits[recipe_name] = {
+        "slope": recipe.slope,
+        "intercept": recipe.intercept,
+        "r2": recipe.r2,
+        "n": recipe.n,
+    }
 
     compared = np.isfinite(scene.truth)
     for values in maps.values():
@@ -418,7 +423,7 @@ def render_markdown(
         "**Self-consistency, not accuracy**: the demo's truth is generated with the assumption "
         "the method makes (LST a line in NDVI per land cover), so these figures check the "
         "implementation; the real-data section below measures accuracy. "
-        f"The thermal seed's place {POINT} and clear pass of 2023-06-20 (dates {DATES}): "
+        f"The thermal article's place {POINT} and clear pass of 2023-06-20 (dates {DATES}): "
         f"{grid['size_m'] / 1000:g} km x {grid['size_m'] / 1000:g} km at "
         f"{grid['resolution']:g} m ({grid['shape'][0]} x {grid['shape'][1]} pixels, "
         f"{grid['crs']}); the demo's LST: {details['lst_shape'][0]} x "

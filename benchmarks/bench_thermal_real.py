@@ -71,10 +71,10 @@ MIN_VALID = 0.5
 PIXEL = 30.0
 TITLE = "Accuracy on real data (Landsat-8, cloudy)"
 
-SEED_RANGES = "sharpen with the seed's ranges (the defaults: NDVI 0.1..0.6, LST 300..330 K)"
-#: The sharpen variants scored. The seed's LST range (300..330 K) removes every pair on this
+ARTICLE_RANGES = "sharpen with the article's ranges (the defaults: NDVI 0.1..0.6, LST 300..330 K)"
+#: The sharpen variants scored. The article's LST range (300..330 K) removes every pair on this
 #: scene (its clear-sky brightness temperatures are about 270-303 K), so the variants keep the
-#: seed's NDVI range and turn the LST range off; one row shows the seed's ranges themselves.
+#: seed's NDVI range and turn the LST range off; one row shows the article's ranges themselves.
 VARIANTS: dict[str, dict[str, Any]] = {
     "sharpen (default water class; lst_range=None), residual correction": {"lst_range": None},
     "sharpen (default water class; lst_range=None), no residual correction": {
@@ -94,7 +94,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "ndvi_range": None,
         "lst_range": None,
     },
-    SEED_RANGES: {},
+    ARTICLE_RANGES: {},
 }
 NEAREST = "nearest upsampling of the 1 km LST"
 BILINEAR = "bilinear upsampling of the 1 km LST"
@@ -482,7 +482,7 @@ def render(report: dict[str, Any]) -> list[str]:
     lines += [
         "",
         verdict(report)
-        + " The seed's LST range 300..330 K would remove every pair (this scene is cooler), so "
+        + " The article's LST range 300..330 K would remove every pair (this scene is cooler), so "
         "the sharpen rows keep its NDVI range 0.1..0.6 and turn the LST range off "
         "(`lst_range=None`), except the rows that say otherwise. Water (K) is NaN where the "
         "used pairs hold too little water to fit a water temperature: those few NDVI < 0 pixels "

@@ -68,7 +68,10 @@ def clouds_table() -> str:
                 f"{scores['mask_shadow_recall']:.3f} | {scores['mask']['f1']:.3f} | "
                 f"{composite['contaminated_share']:.1%} | {composite['rmse']:.0f} |"
             )
-        for name in ("median, no mask", "quality mosaic on -MSK_CLDPRB (qualityMosaic seed)"):
+        for name in (
+            "median, no mask",
+            "quality mosaic on -MSK_CLDPRB (the qualityMosaic example)",
+        ):
             composite = figures["composites"][name]
             lines.append(
                 f"| {scene.split(':')[0]} | {name} | – | – | – | "
@@ -96,7 +99,7 @@ def thermal_table() -> str:
     lines += [
         "",
         "Self-consistency on the demo scene (synthetic: its 10 m temperature is made from cover "
-        "and NDVI, the relation TsHARP fits), the thermal seed's place and date, 20 km at 10 m, "
+        "and NDVI, the relation TsHARP fits), the thermal article's place and date, 20 km at 10 m, "
         "against the demo's 10 m truth (`python -m benchmarks.bench_thermal`). Accuracy on real "
         "data is the next table.",
     ]

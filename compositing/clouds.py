@@ -3,8 +3,8 @@
 Three ways to decide which pixels to drop, each a lazy boolean ``(time, y, x)`` DataArray that is
 True where the pixel is to be dropped:
 
-* :func:`mask_from_cldprb`: L2A's own cloud probability band, ``MSK_CLDPRB`` (the mosaic seed
-  keeps ``lte(10)``);
+* :func:`mask_from_cldprb`: L2A's own cloud probability band, ``MSK_CLDPRB`` (the Earth Engine
+  mosaic example keeps ``lte(10)``);
 * :func:`mask_from_scl`: classes of the Scene Classification Layer (default 3 shadow, 8 and 9
   cloud, 10 cirrus);
 * :func:`mask_s2cloudless`: Earth Engine's s2cloudless tutorial, clouds from the s2cloudless
@@ -225,7 +225,8 @@ def _bilinear_block(
 def mask_from_cldprb(collection: xr.DataArray, threshold: float = 10) -> xr.DataArray:
     """True where L2A's ``MSK_CLDPRB`` exceeds ``threshold`` percent (or is masked).
 
-    The mosaic seed keeps ``img.select('MSK_CLDPRB').lte(10)``: this is its complement.
+    The Earth Engine mosaic example keeps ``img.select('MSK_CLDPRB').lte(10)``: this is its
+    complement.
     """
     check_collection(collection)
     probability = _band(collection, "MSK_CLDPRB", "load the L2A product")

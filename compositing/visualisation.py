@@ -1,16 +1,19 @@
-"""How the seeds display their layers: visualisation parameters and pure colouring functions.
+"""How the Earth Engine examples display their layers: visualisation parameters and pure
+colouring functions.
 
 Earth Engine's ``Map.addLayer(image, {bands, min, max, gamma, palette})`` turns band values into
-screen colours. This module writes those parameters down for every layer of the seeds and does the
-same colouring on numpy arrays, so that any front end (the dashboard, a notebook, a PNG export)
-shows the layers the way the seeds do:
+screen colours. This module writes those parameters down for every layer of the Earth Engine
+examples (``ImageCollection.mosaic`` and ``ImageCollection.qualityMosaic``) and of the cloudless
+article (Sentinel-2 cloudless mosaics on the Planetary Computer, after Earth Engine's s2cloudless
+tutorial), and does the same colouring on numpy arrays, so that any front end (the dashboard, a
+notebook, a PNG export) shows the layers the way they do:
 
 * :func:`stretch`: ``min``/``max``/``gamma`` to 0-1, as Earth Engine does per band;
 * :func:`percentile_range`: an automatic ``min``/``max`` from percentiles of the valid pixels;
 * :func:`rgb_to_rgba`, :func:`palette_to_rgba`, :func:`classes_to_rgba`, :func:`mask_to_rgba`:
   (H, W, 4) ``uint8`` images in which masked (NaN) pixels are transparent;
 * :data:`SCL_CLASSES`: the Sentinel-2 Scene Classification Layer's classes, names and usual colours;
-* :data:`EXAMPLE_VIS`: the seeds' visualisation parameters, by layer.
+* :data:`EXAMPLE_VIS`: the Earth Engine examples' visualisation parameters, by layer.
 
 Everything is numpy in, numpy out: no plotting library is needed here.
 """
@@ -99,9 +102,10 @@ GREYS: tuple[str, ...] = ("#000000", "#ffffff")
 #: A perceptually ordered palette for counts (viridis' ends and middle).
 COUNT_PALETTE: tuple[str, ...] = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 
-#: The seeds' visualisation parameters, by layer. The reflectance layers show the mosaic seed's
-#: SWIR combination (B11, B8, B3 in Earth Engine's band names) from 0 to 4000; the quality-mosaic
-#: seed shows its best- and worst-pixel mosaics in true colour (B4, B3, B2) from 0 to 4500.
+#: The Earth Engine examples' visualisation parameters, by layer. The reflectance layers show the
+#: ``mosaic`` example's SWIR combination (B11, B8, B3 in Earth Engine's band names) from 0 to 4000;
+#: the ``qualityMosaic`` example shows its best- and worst-pixel mosaics in true colour (B4, B3, B2)
+#: from 0 to 4500.
 EXAMPLE_VIS: dict[str, VisParams] = {
     "rgb": VisParams(("B11", "B08", "B03"), 0, 4000),
     "sum": VisParams(("MSK_CLDPRB",), 0, 500, palette=GREYS),
@@ -227,7 +231,8 @@ def classes_to_rgba(values: np.ndarray, classes: Sequence[SclClass] = SCL_CLASSE
 
 def mask_to_rgba(mask: np.ndarray, colour: str = "orange", opacity: float = 0.5) -> np.ndarray:
     """A boolean mask to an (H, W, 4) ``uint8`` overlay: ``colour`` at ``opacity`` where True,
-    transparent elsewhere (the cloudless seed shows its cloud and shadow mask in orange at 50%)."""
+    transparent elsewhere (the cloudless article shows its cloud and shadow mask in orange at
+    50%)."""
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity must be between 0 and 1, not {opacity}")
     mask = np.asarray(mask, dtype=bool)
@@ -237,7 +242,8 @@ def mask_to_rgba(mask: np.ndarray, colour: str = "orange", opacity: float = 0.5)
     return rgba
 
 
-#: The CSS named colours the seeds use, so that palettes can say ``"orange"`` as Earth Engine does.
+#: The CSS named colours the Earth Engine examples and the cloudless article use, so that
+#: palettes can say ``"orange"`` as Earth Engine does.
 _NAMED_COLOURS = {
     "black": "#000000",
     "white": "#ffffff",

@@ -2,7 +2,7 @@
 
 Outside a server and without an event loop the dashboard refreshes synchronously, so setting a
 parameter returns once the new images exist. A small view keeps the demo scene cheap; one
-pipeline (and its caches) is shared by the tests of this module.
+Computations (and its caches) is shared by the tests of this module.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ import compositing
 from app import Dashboard
 from app import dashboard as dashboard_module
 from app.cache import LRUCache
-from app.errors import describe
+from app.computations import AreaRequest, Computations, mask_bands
+from app.controls import Controls
+from app.errors import NoDataError, describe
 from app.jobs import LatestOnly, SupersededError
+from app.layers import LAYERS, LAYERS_BY_KEY, NDVI_PALETTE, NDVI_RANGE, CollectionLayer
 from app.notify import Notifier
-from app.options import CUSTOM_BANDS, CUSTOM_PLACE, LAYERS
-from app.pipeline import NoDataError, Pipeline, Scene, required_bands
+from app.options import CUSTOM_BANDS, CUSTOM_PLACE, DEFAULT_PLACE
+from app.render import LayerImage, ramp_image
 from app.scatter import FILTERED, PARTIAL, USED, pair_groups
 from app.settings import Settings
 from app.view import (
@@ -40,22 +43,25 @@ from app.view import (
     resized,
     to_lonlat,
 )
+from compositing import CatalogUnreachableError
+from compositing import visualisation as vis
+from compositing.indices import ndvi
 from compositing.sources.demo import PRESETS
-from compositing.sources.stac import CatalogUnreachableError
 
-SEED_POINT = PRESETS["Mosaic seed: San Francisco Peninsula, July 2021"]["point"]
-THERMAL_PLACE = "Thermal seed: Central Valley, 19-21 June 2023"
-SMALL_VIEW = initial_view(*SEED_POINT, 240, 160)
+#: The Earth Engine mosaic example's place (the default) and the thermal example's.
+EXAMPLE_POINT = PRESETS[DEFAULT_PLACE]["point"]
+THERMAL_PLACE = next(name for name in PRESETS if name.startswith("Thermal"))
+SMALL_VIEW = initial_view(*EXAMPLE_POINT, 240, 160)
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline()
+def computations() -> Computations:
+    return Computations()
 
 
 @pytest.fixture
-def dashboard(pipeline: Pipeline) -> Dashboard:
-    return Dashboard(pipeline=pipeline, view=SMALL_VIEW)
+def dashboard(computations: Computations) -> Dashboard:
+    return Dashboard(computations=computations, view=SMALL_VIEW)
 
 
 def errors(dashboard: Dashboard) -> list[str]:
@@ -94,33 +100,33 @@ def test_dashboard_displays_as_a_panel_layout(dashboard):
     assert dashboard.template() is not None
 
 
-def test_changing_bands_recolours_from_the_cached_collection(dashboard, pipeline):
+def test_changing_bands_recolours_from_the_cached_collection(dashboard, computations):
     before = image_bytes(dashboard, "median")
-    loads = pipeline.collections.misses
+    loads = computations.collections.misses
     dashboard.controls.band_preset = "True colour (B4, B3, B2)"
     assert (dashboard.controls.red, dashboard.controls.green, dashboard.controls.blue) == (
         "B04", "B03", "B02",
     )  # fmt: skip
     assert image_bytes(dashboard, "median") != before
     assert "Median (B4, B3, B2)" in dashboard.map_view.legend.object
-    assert pipeline.collections.misses == loads  # the view's images were not loaded again
+    assert computations.collections.misses == loads  # the view's images were not loaded again
 
 
-def test_a_new_band_triplet_computes_only_its_new_bands(dashboard, pipeline):
+def test_a_new_band_triplet_computes_only_its_new_bands(dashboard, computations):
     dashboard.controls.param.update(red="B11", green="B08", blue="B03")
-    computed = pipeline.band_composites.misses
+    computed = computations.band_composites.misses
     dashboard.controls.red = "B12"  # B08 and B03 were composited already
-    assert pipeline.band_composites.misses == computed + 1
+    assert computations.band_composites.misses == computed + 1
 
 
 @pytest.mark.parametrize("mask", ["none", "cldprb", "scl"])
 @pytest.mark.parametrize("method", ["median", "mean", "mosaic"])
-def test_band_composites_in_strips_equal_the_whole_composite(dashboard, pipeline, mask, method):
+def test_band_composites_in_strips_equal_the_whole_composite(dashboard, computations, mask, method):
     settings = dashboard._settings()
-    scene = Scene.for_view(settings, plan_view(dashboard.map_view.view, "demo"))
+    request = AreaRequest.for_view(settings, plan_view(dashboard.map_view.view, "demo"))
     cloud_mask = dataclasses.replace(settings.cloud_mask, method=mask)
-    strips = pipeline.band_composite(scene, "B04", method, cloud_mask)
-    whole = compositing.composite(pipeline.masked(scene, ["B04"], cloud_mask), method)
+    strips = computations.band_composite(request, "B04", method, cloud_mask)
+    whole = compositing.composite(computations.masked(request, ["B04"], cloud_mask), method)
     assert strips.sizes == whole.sizes and strips.sizes["y"] > 100
     np.testing.assert_allclose(strips.values, whole.values.astype(np.float32), rtol=1e-6)
     assert np.isnan(strips.values).sum() == np.isnan(whole.values).sum()
@@ -132,14 +138,14 @@ def test_a_free_rgb_choice_is_a_custom_preset(dashboard):
     assert "Median (B11, B12, B3)" in dashboard.map_view.legend.object
 
 
-def test_only_visible_layers_are_computed(dashboard, pipeline):
+def test_only_visible_layers_are_computed(dashboard, computations):
     dashboard.controls.layers = ["count", "mode"]
     assert dashboard.map_view.images["median"] is None
     assert dashboard.map_view.images["count"] is not None
     assert dashboard.map_view.images["mode"] is not None
-    computed = {key[1] for key in pipeline.values._values if isinstance(key[0], Scene)}
+    computed = {key[1] for key in computations.values._values if isinstance(key[0], AreaRequest)}
     assert computed == {"median", "count", "mode"}
-    assert not any(key[1] == "lst_sharpened" for key in pipeline.values._values)
+    assert not any(key[1] == "lst_sharpened" for key in computations.values._values)
     legend = dashboard.map_view.legend.object
     assert "Count (not cloud observations)" in legend and "Mode (pixel class)" in legend
     assert "Vegetation" in legend  # the SCL classes present are named
@@ -151,7 +157,7 @@ def test_the_view_decides_the_extent_and_resolution_computed(dashboard):
         left, _, right, _ = image.bounds
         return (right - left) / image.rgba.shape[1]
 
-    native = native_resolution(SEED_POINT[1])
+    native = native_resolution(EXAMPLE_POINT[1])
     assert pixel_size("median") == pytest.approx(native)
     (x0, x1), (y0, y1) = SMALL_VIEW.x_range, SMALL_VIEW.y_range
     # Twice as wide (20 m on the ground per pixel, below the demo's supersampling threshold).
@@ -166,6 +172,51 @@ def test_the_view_decides_the_extent_and_resolution_computed(dashboard):
     assert pixel_size("median") == pytest.approx(native)
 
 
+@dataclasses.dataclass(frozen=True)
+class NdviOfMedian(CollectionLayer):
+    """A layer the standard list lacks, as a user would add one: the NDVI of the cloud-masked
+    median (one class; the median's band composites are shared with the Median layer)."""
+
+    def bands(self, settings: Settings) -> set[str]:
+        return {"B04", "B08"} | mask_bands(settings.cloud_mask)
+
+    def dependencies(self, settings: Settings) -> tuple:
+        return (settings.cloud_mask.key,)
+
+    def compute(self, computations, request, settings):
+        red, nir = (
+            computations.band_composite(request, band, "median", settings.cloud_mask)
+            for band in ("B04", "B08")
+        )
+        return self.checked_values(ndvi(red.isel(band=0, drop=True), nir.isel(band=0, drop=True)))
+
+    def colour(self, values, settings) -> LayerImage:
+        bounds = vis.pixel_bounds(values)
+        return ramp_image(self.key, values.values, bounds, *NDVI_RANGE, NDVI_PALETTE,
+                          self.title(settings), "NDVI")  # fmt: skip
+
+
+def test_a_layer_added_to_the_list_is_offered_computed_drawn_and_explained(computations):
+    added = NdviOfMedian("ndvi_median", "NDVI of the median")
+    layer_list = (*LAYERS[:-1], added, LAYERS[-1])  # one list entry, below the mask overlay
+    board = Dashboard(computations=computations, view=SMALL_VIEW, layer_list=layer_list)
+    assert board.controls.param.layers.names["NDVI of the median"] == "ndvi_median"
+    assert "ndvi_median" not in Controls().param.layers.objects  # the standard list is unchanged
+    board.controls.layers = ["median", "ndvi_median"]
+    assert errors(board) == [] and warnings(board) == [], board.notifier.history
+    image = board.map_view.images["ndvi_median"]
+    grid = plan_view(SMALL_VIEW, "demo").grid
+    assert image.rgba.shape == (grid.height, grid.width, 4)
+    assert (image.rgba[..., 3] == 255).mean() > 0.9
+    assert any(key[1] == "ndvi_median" for key in computations.values._values)
+    legend = board.map_view.legend.object
+    # The legend lists it with its range, above the median (it is drawn above it).
+    assert "NDVI of the median" in legend and "NDVI" in legend
+    assert legend.index("NDVI of the median") < legend.index("Median (")
+    board.controls.layers = ["median"]
+    assert board.map_view.images["ndvi_median"] is None
+
+
 def test_switching_a_layer_off_removes_its_image(dashboard):
     dashboard.controls.layers = ["median", "mean"]
     assert dashboard.map_view.images["mean"] is not None
@@ -174,23 +225,23 @@ def test_switching_a_layer_off_removes_its_image(dashboard):
     assert "Mean (" not in dashboard.map_view.legend.object
 
 
-def test_a_stretch_change_only_recolours(dashboard, pipeline):
+def test_a_stretch_change_only_recolours(dashboard, computations):
     before = image_bytes(dashboard, "median")
-    computed = pipeline.values.misses
+    computed = computations.values.misses
     dashboard.controls.stretch_max = 2500
     assert dashboard.controls.stretch_mode == "manual"
     assert image_bytes(dashboard, "median") != before
-    assert pipeline.values.misses == computed
+    assert computations.values.misses == computed
     dashboard.controls.stretch_mode = "auto"
     assert dashboard.map_view.images["median"].legend.minimum > 0  # percentiles, not 0
 
 
-def test_a_cloud_mask_change_recomputes_only_the_masked_layers(dashboard, pipeline):
+def test_a_cloud_mask_change_recomputes_only_the_masked_layers(dashboard, computations):
     dashboard.controls.layers = ["median", "sum"]
-    sum_keys = {k for k in pipeline.values._values if k[1] == "sum"}
+    sum_keys = {k for k in computations.values._values if k[1] == "sum"}
     dashboard.controls.cloud_mask = "scl"
-    assert {k for k in pipeline.values._values if k[1] == "sum"} == sum_keys
-    median_masks = {k[-1] for k in pipeline.values._values if k[1] == "median"}
+    assert {k for k in computations.values._values if k[1] == "sum"} == sum_keys
+    median_masks = {k[-1] for k in computations.values._values if k[1] == "median"}
     assert ("scl",) in median_masks and ("cldprb",) in median_masks
     assert errors(dashboard) == []
 
@@ -198,12 +249,27 @@ def test_a_cloud_mask_change_recomputes_only_the_masked_layers(dashboard, pipeli
 def test_the_mask_overlay_shows_the_chosen_date(dashboard):
     dashboard.controls.layers = ["cloud_mask"]
     dates = list(dashboard.controls.param.mask_date.objects.values())
-    assert dashboard.controls.mask_date == dates[-1]  # the last image, as the seed's mosaic
+    # The last image, as the cloudless article's mosaic of the collection shows on top.
+    assert dashboard.controls.mask_date == dates[-1]
     dashboard.controls.mask_date = dates[0]
     legend = dashboard.map_view.legend.object
     assert dates[0][:10] in legend and "Cloud and shadow mask" in legend
     alpha = dashboard.map_view.images["cloud_mask"].rgba[..., 3]
     assert set(np.unique(alpha)) <= {0, 128}
+
+
+def test_offering_the_loaded_dates_requests_no_other_refresh(dashboard):
+    # Other dates: the controls forget the old images' dates, the refresh loads the new images
+    # and offers their dates, showing the last; that offer is not a choice of the user's.
+    before = dashboard.refresh.jobs.generation
+    dashboard.controls.param.update(
+        layers=["cloud_mask"], dates=(dt.date(2021, 7, 1), dt.date(2021, 7, 20))
+    )
+    assert dashboard.refresh.jobs.generation == before + 1
+    dates = list(dashboard.controls.param.mask_date.objects.values())
+    assert dates and all(date < "2021-07-20" for date in dates)
+    assert dashboard.controls.mask_date == dates[-1]
+    assert dates[-1][:10] in dashboard.map_view.legend.object
 
 
 def test_the_mask_overlay_without_a_mask_says_so(dashboard):
@@ -291,15 +357,15 @@ def test_layers_a_catalog_lacks_say_why(dashboard, monkeypatch):
     assert any("only the demo serves" in w for w in warnings(dashboard)), warnings(dashboard)
 
 
-def test_every_pixel_masked_is_a_warning(pipeline):
-    fresh = Pipeline()
+def test_every_pixel_masked_is_a_warning(computations):
+    fresh = Computations()
     settings = Settings()
-    scene = Scene.for_view(settings, plan_view(SMALL_VIEW, "demo"))
-    lazy = compositing.load("demo", bbox=scene.bbox, dates=scene.dates,
-                            resolution=scene.resolution, crs="EPSG:3857")  # fmt: skip
-    fresh.collections.put((scene, None), xr.full_like(lazy, np.nan).compute())
-    fresh.thermal_inputs_cache = pipeline.thermal_inputs_cache  # the thermal area is unaffected
-    dashboard = Dashboard(pipeline=fresh, view=SMALL_VIEW)
+    request = AreaRequest.for_view(settings, plan_view(SMALL_VIEW, "demo"))
+    lazy = compositing.load("demo", bbox=request.bbox, dates=request.dates,
+                            resolution=request.resolution, crs="EPSG:3857")  # fmt: skip
+    fresh.collections.put((request, None), xr.full_like(lazy, np.nan).compute())
+    fresh.thermal_inputs_cache = computations.thermal_inputs_cache  # the thermal area is unaffected
+    dashboard = Dashboard(computations=fresh, view=SMALL_VIEW)
     assert any("every pixel of Median is masked" in w for w in warnings(dashboard))
     assert dashboard.map_view.images["median"] is None
     assert dashboard.scatter.fit is not None
@@ -307,7 +373,7 @@ def test_every_pixel_masked_is_a_warning(pipeline):
 
 def test_a_click_on_the_map_moves_the_point(dashboard):
     view = dashboard.map_view.view
-    lon, lat = SEED_POINT
+    lon, lat = EXAMPLE_POINT
     dashboard.map_view.tapped = (lon + 0.005, lat - 0.003)
     moved = (dashboard.controls.lon, dashboard.controls.lat)
     assert moved == pytest.approx((lon + 0.005, lat - 0.003), abs=1e-9)
@@ -316,7 +382,7 @@ def test_a_click_on_the_map_moves_the_point(dashboard):
     assert dashboard.scatter.fit is not None
 
 
-def test_choosing_a_place_recentres_the_map_and_sets_the_seed_dates(dashboard):
+def test_choosing_a_place_recentres_the_map_and_sets_the_example_dates(dashboard):
     dashboard.controls.place = THERMAL_PLACE
     preset = PRESETS[THERMAL_PLACE]
     assert dashboard.controls.dates == tuple(dt.date.fromisoformat(d) for d in preset["dates"])
@@ -350,23 +416,23 @@ def test_a_dask_scheduler_in_the_environment_runs_the_computations(monkeypatch):
         client = cluster.connect_from_environment()
         try:
             assert client.scheduler.address == local.scheduler_address
-            scene = Scene.for_view(Settings(), plan_view(initial_view(*SEED_POINT, 40, 30), "demo"))
+            plan = plan_view(initial_view(*EXAMPLE_POINT, 40, 30), "demo")
             with distributed.get_task_stream(client) as tasks:
-                Pipeline().collection(scene, None)
+                Computations().collection(AreaRequest.for_view(Settings(), plan), None)
             assert tasks.data, "the collection was not computed on the cluster"
         finally:
             client.close()
             cluster.connect_from_environment.cache_clear()
 
 
-def test_an_unreachable_dask_scheduler_is_reported(pipeline, monkeypatch):
+def test_an_unreachable_dask_scheduler_is_reported(computations, monkeypatch):
     from app import cluster
 
     monkeypatch.setenv(cluster.SCHEDULER_VARIABLE, "tcp://127.0.0.1:9")
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "0.5s")
     cluster.connect_from_environment.cache_clear()
     try:
-        dashboard = Dashboard(pipeline=pipeline, view=SMALL_VIEW)
+        dashboard = Dashboard(computations=computations, view=SMALL_VIEW)
     finally:
         cluster.connect_from_environment.cache_clear()
     assert any("Dask scheduler cannot be reached" in e for e in errors(dashboard))
@@ -451,26 +517,25 @@ def test_a_superseded_job_is_dropped_and_queued_stale_work_is_skipped():
 
 def test_required_bands_are_those_of_the_visible_layers():
     settings = Settings(rgb_bands=("B04", "B03", "B02"))
-    by_key = {spec.key: spec for spec in LAYERS}
-    assert required_bands(by_key["median"], settings) == {"B04", "B03", "B02", "MSK_CLDPRB"}
-    assert required_bands(by_key["mode"], settings) == {"SCL"}
-    assert required_bands(by_key["best_pixel"], settings) == {"B04", "B03", "B02", "MSK_CLDPRB"}
+    assert LAYERS_BY_KEY["median"].bands(settings) == {"B04", "B03", "B02", "MSK_CLDPRB"}
+    assert LAYERS_BY_KEY["mode"].bands(settings) == {"SCL"}
+    assert LAYERS_BY_KEY["best_pixel"].bands(settings) == {"B04", "B03", "B02", "MSK_CLDPRB"}
 
 
-def test_quality_mosaics_and_count_follow_the_seeds(pipeline):
+def test_quality_mosaics_and_count_follow_the_earth_engine_examples(computations):
     settings = Settings(cloud_mask=Settings().cloud_mask)
-    scene = Scene.for_view(settings, plan_view(initial_view(*SEED_POINT, 60, 40), "demo"))
-    collection = pipeline.collection(scene, None)
+    plan = plan_view(initial_view(*EXAMPLE_POINT, 60, 40), "demo")
+    collection = computations.collection(AreaRequest.for_view(settings, plan), None)
     cldprb = collection.sel(band="MSK_CLDPRB").values
-    best = pipeline.layer_values(scene, "best_pixel", settings).values
-    worst = pipeline.layer_values(scene, "worst_pixel", settings).values
+    best = computations.layer_values(LAYERS_BY_KEY["best_pixel"], plan, settings).values
+    worst = computations.layer_values(LAYERS_BY_KEY["worst_pixel"], plan, settings).values
     rgb = collection.sel(band=list(settings.rgb_bands)).values
     lowest = np.nanargmin(cldprb, axis=0)  # ties: the first, as quality_mosaic
     highest = np.nanargmax(cldprb, axis=0)
     rows, cols = np.indices(lowest.shape)
     np.testing.assert_array_equal(best, rgb[lowest, :, rows, cols].transpose(2, 0, 1))
     np.testing.assert_array_equal(worst, rgb[highest, :, rows, cols].transpose(2, 0, 1))
-    count = pipeline.layer_values(scene, "count", settings).values
+    count = computations.layer_values(LAYERS_BY_KEY["count"], plan, settings).values
     expected = (cldprb <= 10).sum(axis=0).astype(float)
     np.testing.assert_array_equal(count, np.where(expected > 0, expected, np.nan))
 
@@ -488,29 +553,29 @@ def test_pair_groups_tell_used_filtered_and_partial_pairs_apart():
 
 
 def test_plan_view_computes_the_view_at_the_screen_resolution():
-    view = initial_view(*SEED_POINT, 1000, 700)
+    view = initial_view(*EXAMPLE_POINT, 1000, 700)
     plan = plan_view(view, "demo")
-    assert plan.resolution == native_resolution(SEED_POINT[1])
+    assert plan.resolution == native_resolution(EXAMPLE_POINT[1])
     grid = plan.grid
     assert (grid.width, grid.height) in {(1000, 700), (1001, 701)}  # snapped outwards
     zoomed_in = View(
         view.x_range, (view.y_range[0], view.y_range[0] + (view.y_range[1] - view.y_range[0])),
         4000, 2800,
     )  # fmt: skip
-    assert plan_view(zoomed_in, "demo").resolution == native_resolution(SEED_POINT[1])
+    assert plan_view(zoomed_in, "demo").resolution == native_resolution(EXAMPLE_POINT[1])
 
 
 def test_plan_view_keeps_zoomed_out_demo_views_within_the_cost_budget():
-    centre = initial_view(*SEED_POINT, 1000, 700)
+    centre = initial_view(*EXAMPLE_POINT, 1000, 700)
     cx, cy = sum(centre.x_range) / 2, sum(centre.y_range) / 2
-    half = 40_000 * mercator_scale(SEED_POINT[1]) / 2  # 40 km wide: 40 m per pixel on the ground
+    half = 40_000 * mercator_scale(EXAMPLE_POINT[1]) / 2  # 40 km wide: 40 m per pixel on the ground
     view = View((cx - half, cx + half), (cy - half * 0.7, cy + half * 0.7), 1000, 700)
     plan = plan_view(view, "demo")
-    ground = plan.resolution / mercator_scale(SEED_POINT[1])
+    ground = plan.resolution / mercator_scale(EXAMPLE_POINT[1])
     pixels = (2 * half / plan.resolution) * (1.4 * half / plan.resolution)
     assert pixels * demo_samples_per_pixel(ground) ** 2 <= 1000 * 700 * 1.01
     with pytest.raises(ViewError, match="zoom in"):
-        big = MAX_CATALOG_VIEW_M * mercator_scale(SEED_POINT[1])
+        big = MAX_CATALOG_VIEW_M * mercator_scale(EXAMPLE_POINT[1])
         plan_view(View((cx - big, cx + big), (cy - big, cy + big), 1000, 700), "earth-search")
     with pytest.raises(ViewError, match="no area"):
         plan_view(View((cx, cx), (cy, cy + 1), 1000, 700), "demo")
@@ -543,7 +608,7 @@ def pixel_sizes(view: View) -> tuple[float, float]:
 
 
 def test_a_resized_view_keeps_its_centre_and_resolution():
-    view = initial_view(*SEED_POINT, 1000, 700, span_m=11_500)
+    view = initial_view(*EXAMPLE_POINT, 1000, 700, span_m=11_500)
     narrow = resized(view, 436, 700)
     assert (narrow.width, narrow.height) == (436, 700)
     assert narrow.centre_lonlat == pytest.approx(view.centre_lonlat)
@@ -553,10 +618,10 @@ def test_a_resized_view_keeps_its_centre_and_resolution():
 def test_a_view_just_coarser_than_a_demo_sampling_step_snaps_to_it():
     # 26 m on the ground would take 3 x 3 samples per pixel (9 times the cost) and be coarsened
     # several times over; 25 m, one sample per pixel, costs only 8% more than the budget.
-    scale = mercator_scale(SEED_POINT[1])
+    scale = mercator_scale(EXAMPLE_POINT[1])
     x, y = (
-        initial_view(*SEED_POINT, 10, 10).x_range[0],
-        initial_view(*SEED_POINT, 10, 10).y_range[0],
+        initial_view(*EXAMPLE_POINT, 10, 10).x_range[0],
+        initial_view(*EXAMPLE_POINT, 10, 10).y_range[0],
     )
     half_w, half_h = 500 * 26 * scale, 350 * 26 * scale
     view = View((x - half_w, x + half_w), (y - half_h, y + half_h), 1000, 700)
@@ -575,9 +640,9 @@ def test_the_map_follows_the_plot_size_with_square_pixels(dashboard):
     assert x_size == pytest.approx(y_size)
     # Not yet moved by the user: the thermal area still fits across the narrow side.
     area_m = dashboard.controls.area_km * 1000
-    assert 436 * x_size >= area_m * mercator_scale(SEED_POINT[1])
+    assert 436 * x_size >= area_m * mercator_scale(EXAMPLE_POINT[1])
     plan = plan_view(view, "demo")
-    assert plan.resolution / mercator_scale(SEED_POINT[1]) <= 25  # one sample per pixel
+    assert plan.resolution / mercator_scale(EXAMPLE_POINT[1]) <= 25  # one sample per pixel
     # After a pan, a resize keeps the zoom level.
     map_view._ranges_changed(
         x_range=(view.x_range[0] + 1000, view.x_range[1] + 1000), y_range=view.y_range
@@ -625,7 +690,7 @@ def replayed(replay, monkeypatch):
     )
     replay.faults.clear()
     point = REPLAY_PLACES["earth-search"][0]
-    board = Dashboard(pipeline=Pipeline(), view=initial_view(*point, 160, 120))
+    board = Dashboard(computations=Computations(), view=initial_view(*point, 160, 120))
     board.controls.param.update(
         lon=point[0], lat=point[1], area_km=3.0, cloud_mask="none", layers=["median"]
     )

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from app.serving import (
+from app.serve_and_screenshot import (
     CHROMIUM,
     IMAGES_JS,
     REPOSITORY,
@@ -181,7 +181,7 @@ def test_a_bad_stretch_is_notified_and_the_page_still_responds(browser_page):
 
 def test_the_thermal_seed_shows_its_sharpened_lst(browser_page):
     widget(browser_page, "Point").select_option(
-        label="Thermal seed: Central Valley, 19-21 June 2023"
+        label="Thermal sharpening article: Central Valley, 19-21 June 2023"
     )
     layer_checkbox(browser_page, "LST sharpened (10 m)").check()
     layer_checkbox(browser_page, "Median").uncheck()

@@ -17,7 +17,7 @@ from compositing.facade import Geometry, Image, ImageCollection
 
 LON, LAT = -122.373, 37.448
 BANDS = ["AOT", "B2", "B3", "B4", "B8", "B11", "MSK_CLDPRB", "SCL", "WVP"]
-SEED_BANDS = ["B2", "B3", "B4", "B8", "B11", "MSK_CLDPRB", "SCL"]
+EXAMPLE_BANDS = ["B2", "B3", "B4", "B8", "B11", "MSK_CLDPRB", "SCL"]
 DATES = pd.to_datetime(
     [
         "2021-06-26",
@@ -99,10 +99,10 @@ def brute_quality(cube: np.ndarray, quality: int) -> np.ndarray:
 
 
 def july_cube(data: xr.DataArray) -> np.ndarray:
-    """The seed's filterDate + select, done by hand in numpy."""
+    """The Earth Engine example's filterDate + select, done by hand in numpy."""
     times = pd.DatetimeIndex(data["time"].values)
     keep = (times >= "2021-07-01") & (times < "2021-08-01")
-    return data.values[keep][:, [BANDS.index(b) for b in SEED_BANDS]]
+    return data.values[keep][:, [BANDS.index(b) for b in EXAMPLE_BANDS]]
 
 
 def image_of(values: np.ndarray, bands: list[str]) -> Image:
@@ -125,7 +125,7 @@ def _forbid_compute(*args: object, **kwargs: object) -> None:
     raise AssertionError("the facade computed something; it must stay lazy")
 
 
-# --- the two Earth Engine seed examples ----------------------------------------------------------
+# --- the two Earth Engine examples ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["numpy", "dask"])
@@ -151,11 +151,11 @@ def test_mosaic_seed_example(chunked: bool) -> None:
     mosaic = not_cloud_col.mosaic()
 
     cube = july_cube(make_collection())
-    cloud = cube[:, [SEED_BANDS.index("MSK_CLDPRB")]]
+    cloud = cube[:, [EXAMPLE_BANDS.index("MSK_CLDPRB")]]
     not_cloud = np.where(cloud <= 10, cube, np.nan)  # NaN <= 10 is False: masked stays masked
 
     assert col.size() == 7
-    assert col.first().bandNames() == SEED_BANDS
+    assert col.first().bandNames() == EXAMPLE_BANDS
     got = {
         "mean": mean,
         "median": median,
@@ -166,7 +166,7 @@ def test_mosaic_seed_example(chunked: bool) -> None:
         "mode": mode,
     }
     for method, image in got.items():
-        assert image.band_names() == SEED_BANDS
+        assert image.band_names() == EXAMPLE_BANDS
         assert_same(image, brute(method, cube), rtol=1e-12)
     assert_same(count, brute("count", not_cloud))
     assert_same(mosaic, brute("mosaic", not_cloud))
@@ -182,8 +182,8 @@ def test_every_reducer_on_the_masked_collection(method: str, chunked: bool) -> N
     col = ImageCollection(make_collection(seed=1, chunked=chunked)).select("B.*|MSK_CLDPRB|SCL")
     not_cloud_col = col.map(lambda img: img.update_mask(img.select("MSK_CLDPRB").lte(10)))
 
-    cube = make_collection(seed=1).values[:, [BANDS.index(b) for b in SEED_BANDS]]
-    cloud = cube[:, [SEED_BANDS.index("MSK_CLDPRB")]]
+    cube = make_collection(seed=1).values[:, [BANDS.index(b) for b in EXAMPLE_BANDS]]
+    cloud = cube[:, [EXAMPLE_BANDS.index("MSK_CLDPRB")]]
     expected = brute(method, np.where(cloud <= 10, cube, np.nan))
     assert_same(getattr(not_cloud_col, method)(), expected, rtol=1e-12)
 
@@ -217,7 +217,7 @@ def test_quality_mosaic_seed_example(chunked: bool) -> None:
 
 def test_select_regex_keeps_band_order_and_names_keep_given_order() -> None:
     col = ImageCollection(make_collection())
-    assert col.select("B.*|MSK_CLDPRB|SCL").first().band_names() == SEED_BANDS
+    assert col.select("B.*|MSK_CLDPRB|SCL").first().band_names() == EXAMPLE_BANDS
     assert col.select("SCL|B2").first().band_names() == ["B2", "SCL"]
     assert col.select("B8", "B4").first().band_names() == ["B8", "B4"]
     assert col.select(["B8", "B4"]).first().band_names() == ["B8", "B4"]

@@ -28,6 +28,10 @@ def test_the_readme_examples_run_in_order(capsys):
     assert median.dims == ("band", "y", "x") and best.dims == ("band", "y", "x")
     assert namespace["count"].data.dims == ("band", "y", "x")
     assert namespace["cloudless"].dims == ("band", "y", "x")
+    # The layer the layout section adds is offered, computed and drawn with its legend.
+    dashboard = namespace["dashboard"]
+    assert dashboard.controls.param.layers.names["Median (B8)"] == "b08_median"
+    assert dashboard.map_view.images["b08_median"].legend.title == "Median (B8)"
     # The comment beside print(result) quotes the fit that the demo scene gives.
     quoted = re.search(r"print\(result\)\s+# (y = .*?) \.\.\.", README.read_text()).group(1)
     assert quoted in capsys.readouterr().out.replace("   r²", ", r²")

@@ -117,9 +117,9 @@ def test_thermal_table_rows_are_scored_on_the_same_pixels_and_say_what_failed(th
     scored = [row for row in rows.values() if row["rmse"] is not None]
     assert {row["n"] for row in scored} == {thermal_report["scored"]} and thermal_report["scored"]
     assert all(row["rmse"] > 0 for row in scored)
-    # The seed's LST range (300..330 K) is above this scene: the table says it fails, and why.
-    seed = rows[thermal_real.SEED_RANGES]
-    assert seed["rmse"] is None and "lst_range 300..330" in seed["note"]
+    # The article's LST range (300..330 K) is above this scene: the table says it fails, and why.
+    article = rows[thermal_real.ARTICLE_RANGES]
+    assert article["rmse"] is None and "lst_range 300..330" in article["note"]
     assert thermal_report["clear_temperature_percentiles_k"][1] < 300
 
 

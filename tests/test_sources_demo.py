@@ -12,14 +12,14 @@ from compositing.geo import grid_for
 from compositing.sources import demo
 from compositing.sources import demo_scene as scene
 
-SEED_POINT = (-122.373, 37.448)
+EXAMPLE_POINT = (-122.373, 37.448)
 JULY_2021 = ("2021-07-01", "2021-08-01")
 REAL = SHARED / "realdata" / "eolearn"
 
 
 def test_l2a_and_l1c_follow_the_contract_and_are_lazy():
-    l2a = compositing.load(point=SEED_POINT, dates=JULY_2021, size_m=2000)
-    l1c = compositing.load(point=SEED_POINT, dates=JULY_2021, size_m=2000, product="L1C")
+    l2a = compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, size_m=2000)
+    l1c = compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, size_m=2000, product="L1C")
     for collection, bands in ((l2a, scene.L2A_BANDS), (l1c, scene.L1C_BANDS)):
         compositing.check_collection(collection)
         assert isinstance(collection.data, da.Array)
@@ -34,7 +34,7 @@ def test_l2a_and_l1c_follow_the_contract_and_are_lazy():
 
 
 def test_values_are_in_earth_engine_units():
-    collection = compositing.load(point=SEED_POINT, dates=JULY_2021, size_m=1000).compute()
+    collection = compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, size_m=1000).compute()
     reflectance = collection.drop_sel(band=["SCL", "MSK_CLDPRB"])
     assert 0 < float(reflectance.median()) < 5000  # reflectance x 10000
     assert float(reflectance.max()) < 12000
@@ -44,9 +44,9 @@ def test_values_are_in_earth_engine_units():
 
 
 def test_deterministic_and_independent_of_the_request_extent():
-    small = compositing.load(point=SEED_POINT, dates=JULY_2021, size_m=500).compute()
-    again = compositing.load(point=SEED_POINT, dates=JULY_2021, size_m=500).compute()
-    large = compositing.load(point=SEED_POINT, dates=JULY_2021, size_m=2000, chunksize=300)
+    small = compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, size_m=500).compute()
+    again = compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, size_m=500).compute()
+    large = compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, size_m=2000, chunksize=300)
     assert small.identical(again)
     inside = large.sel(x=small["x"], y=small["y"]).compute()
     np.testing.assert_array_equal(inside.values, small.values)
@@ -55,8 +55,8 @@ def test_deterministic_and_independent_of_the_request_extent():
 @pytest.mark.parametrize("resolution", [20, 60, 120])
 def test_a_coarse_request_averages_the_fine_scene(resolution):
     dates = ("2021-07-01", "2021-07-12")
-    fine = compositing.load(point=SEED_POINT, dates=dates, size_m=3000, resolution=10)
-    coarse = compositing.load(point=SEED_POINT, dates=dates, size_m=2400, resolution=resolution)
+    fine = compositing.load(point=EXAMPLE_POINT, dates=dates, size_m=3000, resolution=10)
+    coarse = compositing.load(point=EXAMPLE_POINT, dates=dates, size_m=2400, resolution=resolution)
     half = resolution / 2
     window = fine.sel(
         x=slice(float(coarse.x[0]) - half, float(coarse.x[-1]) + half),
@@ -85,29 +85,30 @@ def test_any_place_date_and_crs_work():
 
 def test_bad_requests_say_what_to_change():
     with pytest.raises(ValueError, match="B10 is in L1C only"):
-        compositing.load(point=SEED_POINT, dates=JULY_2021, bands=["B04", "B10"])
+        compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, bands=["B04", "B10"])
     with pytest.raises(ValueError, match="empty or inverted"):
-        compositing.load(point=SEED_POINT, dates=("2021-08-01", "2021-07-01"))
+        compositing.load(point=EXAMPLE_POINT, dates=("2021-08-01", "2021-07-01"))
     with pytest.raises(ValueError, match="swap"):
         compositing.load(point=(37.448, -122.373), dates=JULY_2021)
     with pytest.raises(ValueError, match="coarser resolution"):
-        compositing.load(point=SEED_POINT, dates=JULY_2021, size_m=1_000_000, resolution=10)
+        compositing.load(point=EXAMPLE_POINT, dates=JULY_2021, size_m=1_000_000, resolution=10)
     with pytest.raises(ValueError, match="needs dates"):
-        compositing.load(point=SEED_POINT)
+        compositing.load(point=EXAMPLE_POINT)
 
 
 # --- realism ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def seed_scene_60m():
-    """The mosaic seed's place and month at 60 m: the L1C collection and the truth."""
-    options = {"point": SEED_POINT, "dates": JULY_2021, "size_m": 10_000, "resolution": 60}
+def example_scene_60m():
+    """The Earth Engine mosaic example's place and month at 60 m: the L1C collection and its
+    truth."""
+    options = {"point": EXAMPLE_POINT, "dates": JULY_2021, "size_m": 10_000, "resolution": 60}
     l1c = compositing.load(product="L1C", **options).compute()
     return l1c, demo.truth(**options).compute()
 
 
-CLOUDY_SEEDS = ("Mosaic seed", "qualityMosaic seed")
+CLOUDY_SEEDS = ("Earth Engine mosaic example", "Earth Engine qualityMosaic example")
 
 
 @pytest.mark.parametrize("resolution, size_m", [(10, 2000), (60, 10_000)])
@@ -115,7 +116,8 @@ CLOUDY_SEEDS = ("Mosaic seed", "qualityMosaic seed")
 def test_s2cloudless_recognises_the_demo_clouds(preset, resolution, size_m):
     """The README's claim, as run: the s2cloudless package's own model (threshold 0.4) finds the
     demo's clouds with recall >= 0.95 and flags <= 1% of clear land, at 10 m and 60 m, at the
-    three seeds' places (the thermal seed's clear June day has too few clouds for a recall)."""
+    cloudy examples' places (the thermal article's clear June day has too few clouds for a
+    recall)."""
     from s2cloudless import S2PixelCloudDetector
 
     place = demo.PRESETS[preset]
@@ -136,11 +138,11 @@ def test_s2cloudless_recognises_the_demo_clouds(preset, resolution, size_m):
             # Clouds cover 5-60% of a typical 10 km scene: the median date sits in that range.
             assert 0.05 <= np.median(cloud.mean(axis=(1, 2))) <= 0.6
     else:
-        assert cloud.mean() < 0.01  # the thermal seed's day is clear, as the seed needs
+        assert cloud.mean() < 0.01  # the thermal article's day is clear, as the seed needs
 
 
-def test_field_ndvi_is_plausible_in_july(seed_scene_60m):
-    _, truth = seed_scene_60m
+def test_field_ndvi_is_plausible_in_july(example_scene_60m):
+    _, truth = example_scene_60m
     clear = truth["clear"].isel(time=2)
     ndvi = (clear.sel(band="B08") - clear.sel(band="B04")) / (
         clear.sel(band="B08") + clear.sel(band="B04")
@@ -162,8 +164,8 @@ def _shifted(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
-def test_shadows_fall_down_sun_of_their_clouds(seed_scene_60m):
-    l1c, truth = seed_scene_60m
+def test_shadows_fall_down_sun_of_their_clouds(example_scene_60m):
+    l1c, truth = example_scene_60m
     resolution = 60.0
     checked = 0
     for i in range(l1c.sizes["time"]):
@@ -173,7 +175,7 @@ def test_shadows_fall_down_sun_of_their_clouds(seed_scene_60m):
         azimuth = np.radians(float(l1c["solar_azimuth"][i]))
 
         # The scene casts each shadow from the cloud up-sun of it, at the cloud's height.
-        params = demo.date_parameters(l1c.indexes["time"][i], grid_for(point=SEED_POINT))
+        params = demo.date_parameters(l1c.indexes["time"][i], grid_for(point=EXAMPLE_POINT))
         east, north = params[scene.P_SHADOW_DX], params[scene.P_SHADOW_DY]
         reach = np.hypot(east, north)
         sun = np.array([np.sin(azimuth), np.cos(azimuth)])
@@ -245,7 +247,7 @@ def test_forest_spectrum_matches_real_sentinel2_l1c():
 
 def test_dates_between_passes_give_an_empty_collection_that_composite_refuses():
     # 2021-07-02 falls between two of the demo's ~5-day passes: no image, and no dask error.
-    empty = compositing.load(point=SEED_POINT, dates=("2021-07-02", "2021-07-03"), size_m=1000)
+    empty = compositing.load(point=EXAMPLE_POINT, dates=("2021-07-02", "2021-07-03"), size_m=1000)
     assert empty.sizes["time"] == 0 and empty.dims == ("time", "band", "y", "x")
     with pytest.raises(ValueError, match="no images"):
         compositing.composite(empty, "median")

@@ -21,7 +21,7 @@ from compositing.thermal import SharpenResult, sharpen, sharpen_files
 
 SLOPE, INTERCEPT = -21.85, 314.9
 UTM = "EPSG:32610"
-#: Top-left corner of the UTM test grids (near the seed's point in the Central Valley).
+#: Top-left corner of the UTM test grids (near the article's point in the Central Valley).
 ORIGIN = (672_000.0, 4_175_000.0)
 
 
@@ -278,11 +278,11 @@ def test_water_class_recovers_land_line_and_water_temperature() -> None:
     np.testing.assert_allclose(result.sharpened.values, truth, atol=1e-6)
     assert result.samples["water_fraction"].max() > 0.5
     assert "NDVI < 0: 296.00 K" in result.summary()
-    # The seed's single line makes the same water tens of kelvin too hot.
-    seed = sharpen(
+    # The article's single line makes the same water tens of kelvin too hot.
+    article_line = sharpen(
         lst, ndvi, ndvi_range=None, lst_range=None, residual_correction=False, water_ndvi=None
     )
-    assert np.mean(seed.sharpened.values[water] - 296.0) > 10
+    assert np.mean(article_line.sharpened.values[water] - 296.0) > 10
 
 
 def test_water_class_without_enough_water_leaves_water_nan() -> None:

@@ -1,4 +1,5 @@
-"""The seeds' visualisation parameters and the colouring functions of compositing.visualisation."""
+"""The Earth Engine examples' visualisation parameters and the colouring functions of
+compositing.visualisation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import xarray as xr
 from compositing import visualisation as vis
 
 
-def test_seed_vis_params_are_the_seeds():
+def test_example_vis_params_are_the_earth_engine_examples():
     assert (vis.EXAMPLE_VIS["rgb"].minimum, vis.EXAMPLE_VIS["rgb"].maximum) == (0, 4000)
     assert vis.EXAMPLE_VIS["rgb"].bands == ("B11", "B08", "B03")
     assert (vis.EXAMPLE_VIS["sum"].minimum, vis.EXAMPLE_VIS["sum"].maximum) == (0, 500)

@@ -37,23 +37,23 @@ from .dates import parse_dates
 
 TITLE = "Demo scene (synthetic): procedural landscape, not real data"
 REVISIT_DAYS = 5
-#: Days kept clear whatever the weather draw, so that the seeds' lessons reproduce: the thermal
-#: seed found a clear Sentinel-2 and Sentinel-3 pair over California on 2023-06-20.
+#: Days kept clear whatever the weather draw, so that the source documents' lessons reproduce: the
+#: thermal article found a clear Sentinel-2 and Sentinel-3 pair over California on 2023-06-20.
 CLEAR_DAYS = frozenset({pd.Timestamp("2023-06-20")})
 LST_CELL_DEG = 0.01
 LST_SAMPLES_PER_CELL = 20
 
-#: The seeds' places and dates.
+#: The source documents' places and dates.
 PRESETS: dict[str, dict] = {
-    "Mosaic seed: San Francisco Peninsula, July 2021": {
+    "Earth Engine mosaic example: San Francisco Peninsula, July 2021": {
         "point": (-122.373, 37.448),
         "dates": ("2021-07-01", "2021-08-01"),
     },
-    "qualityMosaic seed: Colorado plains, Jul-Aug 2020": {
+    "Earth Engine qualityMosaic example: Colorado plains, Jul-Aug 2020": {
         "point": (-103.19, 40.14),
         "dates": ("2020-07-01", "2020-09-01"),
     },
-    "Thermal seed: Central Valley, 19-21 June 2023": {
+    "Thermal sharpening article: Central Valley, 19-21 June 2023": {
         "point": (-121.01, 37.67),
         "dates": ("2023-06-19", "2023-06-22"),
     },

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +66,11 @@ SLSTR_GEODETIC_ASSET = "slstr-geodetic-in"
 
 #: Kilometres per degree of latitude (and of longitude at the equator), for swath distances.
 _KM_PER_DEGREE = 111.32
+#: The SLSTR swaths of several items are gridded in parallel dask tasks; the netCDF/HDF5 C
+#: libraries are not thread-safe, and xarray's own locks do not cover the whole open-read-close
+#: of one file (a run of the test suite crashed closing one swath while another opened). The
+#: files are small, so reading them one at a time costs little; the gridding stays parallel.
+_SWATH_READ_LOCK = threading.Lock()
 
 
 def load_lst(
@@ -300,6 +306,13 @@ def _read_swath(
     lst_path: str | os.PathLike, geodetic_path: str | os.PathLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """LST (kelvin, NaN where masked), latitude and longitude of every swath pixel."""
+    with _SWATH_READ_LOCK:
+        return _read_swath_files(lst_path, geodetic_path)
+
+
+def _read_swath_files(
+    lst_path: str | os.PathLike, geodetic_path: str | os.PathLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with xr.open_dataset(lst_path, mask_and_scale=True) as lst_file:
         if "LST" not in lst_file:
             raise ValueError(

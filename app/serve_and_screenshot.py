@@ -1,4 +1,14 @@
-"""Serve the dashboard in a subprocess and open it in headless Chromium (tests, benchmarks).
+"""Serve the dashboard and screenshot it: ``panel serve`` in a subprocess, headless Chromium.
+
+The browser tests (``tests/test_app_browser.py``) and the latency benchmark
+(``benchmarks/bench_app.py``) use it; so can anyone who wants a screenshot of the served app::
+
+    from app.serve_and_screenshot import chromium, served_app, wait_until_idle
+
+    with served_app() as app, chromium() as page:
+        page.goto(app.url)
+        wait_until_idle(page)
+        page.screenshot(path="dashboard.png")
 
 Chromium comes from Debian (``/usr/bin/chromium``): Playwright cannot download its own browsers
 here. The flags keep it from reaching the network on its own.
@@ -60,6 +70,7 @@ IMAGES_JS = """
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -67,6 +78,8 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class ServedApp:
+    """A running ``panel serve``: the dashboard's address and the file the server logs to."""
+
     url: str
     log_path: Path
 
@@ -144,7 +157,13 @@ def _wait_for_http(served: ServedApp, process: subprocess.Popen, timeout: float)
 
 @contextlib.contextmanager
 def chromium(viewport: tuple[int, int] = (1800, 1000)) -> Iterator[object]:
-    """A Playwright page in Debian's Chromium with a fresh profile."""
+    """A Playwright page in Debian's Chromium with a fresh profile.
+
+    Parameters
+    ----------
+    viewport
+        The window's (width, height) in pixels.
+    """
     from playwright.sync_api import sync_playwright
 
     with (
