@@ -159,12 +159,6 @@ class Grid:
         """(west, south, east, north) in degrees."""
         return transformer(self.crs, LONLAT).transform_bounds(*self.bounds)
 
-    def centre_lonlat(self) -> tuple[float, float]:
-        """(lon, lat) of the grid's centre, in degrees."""
-        left, bottom, right, top = self.bounds
-        lon, lat = transformer(self.crs, LONLAT).transform((left + right) / 2, (bottom + top) / 2)
-        return float(lon), float(lat)
-
 
 def reversed_dims(array: xr.DataArray) -> tuple[str, ...]:
     """The dims along which a regular ``(y, x)`` array runs against its north-up :class:`Grid`:

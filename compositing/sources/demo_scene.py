@@ -27,25 +27,12 @@ import math
 import numba
 import numpy as np
 
+from ..bands import L2A_REFLECTANCE, REFLECTANCE_BANDS
+
 _jit = numba.njit(cache=True, nogil=True)
 
-# Band order of every spectrum below: the 13 Sentinel-2 bands.
-BANDS_13 = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-)
-L2A_REFLECTANCE = tuple(b for b in BANDS_13 if b != "B10")
+# Band order of every spectrum below: the 13 Sentinel-2 bands (the engine's band table).
+BANDS_13 = REFLECTANCE_BANDS
 L2A_BANDS = (*L2A_REFLECTANCE, "SCL", "MSK_CLDPRB")
 L1C_BANDS = BANDS_13
 TRUTH_CHANNELS = (*L2A_REFLECTANCE, "cloud", "shadow", "lst", "cover")

@@ -303,7 +303,7 @@ def _sun_angles(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-item solar azimuth and zenith: the metadata's, else computed at the grid's centre."""
     azimuth, zenith = _metadata_sun_angles(items)
-    # The middle of the grid's lon/lat bounds, not grid.centre_lonlat() (the projected centre):
+    # The middle of the grid's lon/lat bounds, not its projected centre transformed to lon/lat:
     # they differ by up to a few thousandths of a degree, and the angles stay as they were.
     west, south, east, north = grid.bounds_lonlat()
     lon, lat = (west + east) / 2, (south + north) / 2
