@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench
+.PHONY: setup run class test lint bench
+# The address students use, for the websocket's allowed origin (make class ORIGIN=host:5006).
+ORIGIN ?= localhost:5006
 
 setup: $(STAMP)
 
@@ -17,6 +19,13 @@ $(STAMP): pyproject.toml
 
 run: setup
 	$(BIN)/panel serve app/app.py --show
+
+# A class on one server (README: "A class on one server"): hosted mode's caps, sessions culled
+# 10 s after their tab closes, a health endpoint at /liveness.
+class: setup
+	$(BIN)/panel serve app/app.py --address 0.0.0.0 --port 5006 --allow-websocket-origin="$(ORIGIN)" \
+		--liveness --check-unused-sessions 10000 --unused-session-lifetime 10000 \
+		--session-token-expiration 300 --args --hosted
 
 lint: setup
 	$(BIN)/ruff check compositing app tests benchmarks notebooks

@@ -6,28 +6,39 @@ benchmarked without a browser. Every step calls the engine's public API only
 :func:`compositing.thermal.sharpen`). What each map layer makes of these building blocks is the
 layer's own business (:mod:`app.layers`); :meth:`Computations.layer_values` caches the result.
 
-What is cached, and why (each an LRU, see :mod:`app.cache`):
+What is cached, and why (each an LRU bounded in bytes, see :mod:`app.cache`; one instance
+serves every session of the process, :func:`shared_computations`, within one budget,
+``limits.cache_mb``, split by :data:`CACHE_SHARES`):
 
-* the **collection** of a view, computed once (one dask compute) and kept as numpy: band,
-  stretch, layer and mask changes then reuse it. The demo scene renders every band of a pixel
-  at once, so its collection is loaded with all bands (choosing fewer would not be cheaper);
-  real catalogs load only the bands the visible layers need.
+* the **collection** of a view, computed once and kept as ``uint16`` DN (:mod:`app.packed`,
+  half of float32): band, stretch, layer and mask changes then reuse it. The demo scene renders
+  every band of a pixel at once, so its collection is loaded with all bands (choosing fewer
+  would not be cheaper) unless they would not fit; real catalogs load only the bands the
+  visible layers need. A collection that would exceed half the budget (a long date range) is
+  loaded at coarser pixels, or refused with a :class:`~app.limits.LimitError` saying what to
+  narrow: memory stays bounded whatever the user picks;
 * the s2cloudless **probability** (the model is the slow part of the method; its parameters
   only change what follows it), and each cloud **mask**;
 * each **band's composite** (a method, a band, a mask), so that a new band triplet computes only
   the bands not seen before; computed in row strips, one per core, in parallel threads;
-* each layer's **values** (before colouring), so that a stretch change only recolours;
+* each layer's **values** (before colouring), so that a stretch change only recolours, and each
+  coloured **image**, so that a class changing the same stretch colours it once;
 * the thermal analysis' **inputs** (the LST and the 10 m NDVI) and each **fit**.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import datetime as dt
+import functools
 import math
 import os
-from collections.abc import Callable, Hashable
+import time
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,7 +51,10 @@ from compositing.indices import ndvi
 
 from .cache import LRUCache
 from .errors import NoDataError
+from .jobs import COMPUTE_SLOTS
+from .limits import LOCAL, LimitError, Limits
 from .options import SOURCE_LABELS, SOURCES_WITH_CLDPRB, SOURCES_WITH_LST
+from .packed import pack_values, unpack
 from .settings import CloudMask, Settings
 from .view import WEB_MERCATOR, ViewPlan, native_resolution
 
@@ -55,6 +69,42 @@ ProgressReport = Callable[[float], None]
 #: already in memory, dask's graph (hashing the data to name it) costs more than it saves.
 STRIPS = max(1, min(os.cpu_count() or 1, 8))
 _STRIP_POOL = ThreadPoolExecutor(max_workers=STRIPS, thread_name_prefix="composite-strip")
+#: The budget's shares (each cache is an LRU bounded in bytes): the view collections first.
+CACHE_SHARES = {
+    "collections": 0.55,
+    "probabilities": 0.05,
+    "masks": 0.08,
+    "band_composites": 0.12,
+    "values": 0.09,
+    "images": 0.03,
+    "thermal": 0.05,
+    "fits": 0.03,
+}
+#: A collection over the budget is loaded at up to this many times coarser pixels, else refused.
+MAX_THINNING = 4.0
+#: Images computed (and packed) at a time when a collection is loaded.
+IMAGES_PER_LOAD = 8
+#: The progress report of the refresh running in this thread (see reporting_progress).
+_PROGRESS: contextvars.ContextVar[ProgressReport | None] = contextvars.ContextVar(
+    "progress", default=None
+)
+Value = TypeVar("Value")
+
+
+def _packed_bytes(collection: xr.DataArray) -> int:
+    """The bytes of a collection packed as uint16 (app.packed)."""
+    return collection.size * 2
+
+
+def _in_a_slot(compute: Callable[[], Value]) -> Callable[[], Value]:
+    """``compute`` run holding one of the process's compute slots (app.jobs)."""
+
+    @functools.wraps(compute)
+    def run() -> Value:
+        with COMPUTE_SLOTS.slot():
+            return compute()
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -134,64 +184,125 @@ class LayerValues(Protocol):
 
     def values(self, computations: Computations, plan: ViewPlan, settings: Settings): ...
 
+    def image(self, computations: Computations, plan: ViewPlan, settings: Settings): ...
+
 
 class Computations:
     """Computes layer values for a view and the thermal analysis, with caches.
 
+    One instance serves every session of a process (:func:`shared_computations`): its caches
+    share one byte budget (``limits.cache_mb``), a key being computed by one session is waited
+    for by the others (:class:`app.cache.LRUCache`), and each cache miss takes one of the
+    process's compute slots (:data:`app.jobs.COMPUTE_SLOTS`). A session's progress bar is fed
+    through :meth:`reporting_progress`, never through this shared object's state.
+
     Parameters
     ----------
-    progress
-        Called with a fraction (0-1) while dask computes, for a progress bar (local schedulers
-        only; a distributed cluster reports no progress here).
-    collections
-        How many view collections to keep (each is time x 14 bands x view pixels x 4 bytes:
-        ~240 MB for 6 dates at 1000 x 700).
+    limits
+        The memory budget and, in hosted mode, the caps (:mod:`app.limits`).
     """
 
-    def __init__(self, *, progress: ProgressReport | None = None, collections: int = 2) -> None:
-        self.progress = progress
-        self.collections: LRUCache[xr.DataArray] = LRUCache(collections)
-        self.probabilities: LRUCache[xr.DataArray] = LRUCache(4)
-        self.masks: LRUCache[xr.DataArray] = LRUCache(8)
-        self.band_composites: LRUCache[xr.DataArray] = LRUCache(36)
-        self.values: LRUCache[object] = LRUCache(24)
-        self.thermal_inputs_cache: LRUCache[ThermalInputs] = LRUCache(4)
-        self.fits: LRUCache[thermal.SharpenResult] = LRUCache(16)
+    def __init__(self, *, limits: Limits = LOCAL) -> None:
+        self.limits = limits
+        share = {name: int(limits.cache_bytes * part) for name, part in CACHE_SHARES.items()}
+        self.collections: LRUCache[xr.DataArray] = LRUCache(share["collections"])
+        self.probabilities: LRUCache[xr.DataArray] = LRUCache(share["probabilities"])
+        self.masks: LRUCache[xr.DataArray] = LRUCache(share["masks"])
+        self.band_composites: LRUCache[xr.DataArray] = LRUCache(share["band_composites"])
+        self.values: LRUCache[object] = LRUCache(share["values"])
+        self.images: LRUCache[object] = LRUCache(share["images"])
+        self.thermal_inputs_cache: LRUCache[ThermalInputs] = LRUCache(share["thermal"])
+        self.fits: LRUCache[thermal.SharpenResult] = LRUCache(share["fits"])
+
+    @property
+    def nbytes(self) -> int:
+        """What the caches hold, in bytes (at most ``limits.cache_bytes``)."""
+        caches = (self.collections, self.probabilities, self.masks, self.band_composites,
+                  self.values, self.images, self.thermal_inputs_cache, self.fits)  # fmt: skip
+        return sum(cache.nbytes for cache in caches)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def reporting_progress(report: ProgressReport | None) -> Iterator[None]:
+        """Within the block (in the calling thread), dask's progress goes to ``report``."""
+        token = _PROGRESS.set(report)
+        try:
+            yield
+        finally:
+            _PROGRESS.reset(token)
 
     # --- collections ------------------------------------------------------------------------
 
     def collection(
         self, request: AreaRequest, bands: set[str] | None, lazy: xr.DataArray | None = None
     ) -> xr.DataArray:
-        """The request's L2A collection in memory, with at least ``bands`` (None: all).
+        """The request's L2A collection in memory (float32, NaN = masked): ``bands`` (None: all).
 
-        The demo always loads all its bands (rendering them costs the same as rendering a few).
-        ``lazy`` is the already planned collection, to spare a second catalog search.
+        The demo loads all its bands at once (rendering them costs the same as rendering a few).
+        ``lazy`` is the already planned collection, to spare a second catalog search. A
+        collection larger than ``limits.collection_bytes`` is loaded at coarser pixels, up to
+        :data:`MAX_THINNING` times the view's (``attrs["thinned_by"]`` says how much).
+
+        Raises
+        ------
+        LimitError
+            Even at the coarsest pixels the collection would exceed the memory budget.
         """
-        wanted = None if request.source == "demo" or bands is None else frozenset(bands)
-        cached = self.collections.find(
-            lambda key: key[0] == request and (key[1] is None or (wanted and wanted <= key[1]))
-        )
-        if cached is not None:
-            return cached
-
-        def load() -> xr.DataArray:
-            planned = lazy if lazy is not None else self._plan(request, wanted)
-            if lazy is not None and wanted is not None:
-                planned = planned.sel(band=sorted(wanted))
-            return self._compute(planned)
-
-        return self.collections.get_or_compute((request, wanted), load)
+        needed = None if bands is None else sorted(bands)
+        packed = self._cached_collection(request, needed)
+        if packed is None:
+            wanted = None if request.source == "demo" or bands is None else frozenset(bands)
+            packed = self.collections.get_or_compute(
+                (request, wanted), lambda: self._load(request, wanted, bands, lazy)
+            )
+        return unpack(packed, needed)
 
     def has_collection(self, request: AreaRequest, bands: set[str]) -> bool:
         """Whether a collection of ``request`` with at least ``bands`` is already in memory (so
         a layer that needs only those can be shown without reading anything)."""
-        wanted = None if request.source == "demo" else frozenset(bands)
-        return (
-            self.collections.find(
-                lambda key: key[0] == request and (key[1] is None or (wanted and wanted <= key[1]))
+        return self._cached_collection(request, sorted(bands)) is not None
+
+    def _cached_collection(self, request: AreaRequest, bands: list[str] | None):
+        return self.collections.find(
+            lambda key: (
+                key[0] == request
+                and (key[1] is None or (bands is not None and set(bands) <= key[1]))
             )
-            is not None
+        )
+
+    def _load(
+        self, request: AreaRequest, wanted: frozenset | None, bands: set[str] | None,
+        lazy: xr.DataArray | None,
+    ) -> xr.DataArray:  # fmt: skip
+        planned = lazy if lazy is not None else self._plan(request, wanted)
+        if lazy is not None and wanted is not None:
+            planned = planned.sel(band=sorted(wanted))
+        budget = self.limits.collection_bytes
+        if _packed_bytes(planned) > budget and wanted is None and bands is not None:
+            # All of the demo's bands would not fit: keep only those asked for.
+            wanted = frozenset(bands)
+            planned = planned.sel(band=sorted(wanted))
+        thinning = math.sqrt(_packed_bytes(planned) / budget)
+        if thinning > 1:
+            if lazy is not None or thinning > MAX_THINNING:
+                raise self._too_large(request, planned, thinning)
+            resolution = math.ceil(request.resolution * thinning * 1.01 * 100) / 100
+            planned = self._plan(replace(request, resolution=resolution), wanted)
+            planned.attrs["thinned_by"] = round(resolution / request.resolution, 2)
+        with COMPUTE_SLOTS.slot():
+            return self._compute_packed(planned)
+
+    def _too_large(self, request: AreaRequest, planned: xr.DataArray, thinning: float):
+        images = planned.sizes["time"]
+        gigabytes = _packed_bytes(planned) / 2**30
+        days = dt.date.fromisoformat(request.dates[1]) - dt.date.fromisoformat(request.dates[0])
+        fitting_days = max(1, int(days.days * (MAX_THINNING / thinning) ** 2))
+        return LimitError(
+            f"the view's {images} images ({request.dates[0]} to {request.dates[1]}) would take "
+            f"{gigabytes:.1f} GB in memory, more than {self.limits.cap_text('one view')} "
+            f"({self.limits.collection_bytes / 2**20:.0f} MB)"
+            + (f" even at {MAX_THINNING:g}x coarser pixels" if request.times is None else "")
+            + f": narrow the Dates (to about {fitting_days} days here) or zoom in"
         )
 
     def _plan(self, request: AreaRequest, bands, product: str = "L2A") -> xr.DataArray:
@@ -215,8 +326,26 @@ class Computations:
         return lazy
 
     def _compute(self, lazy: xr.DataArray) -> xr.DataArray:
-        with _DaskProgress(self.progress):
+        with _DaskProgress(_PROGRESS.get(), self.limits):
             return lazy.compute()
+
+    def _compute_packed(self, lazy: xr.DataArray) -> xr.DataArray:
+        """A lazy collection computed a few images at a time into ``uint16`` (:mod:`app.packed`):
+        the float32 of all images together is never in memory."""
+        packed = np.empty(lazy.shape, dtype=np.uint16)
+        report = _PROGRESS.get()
+        started = time.monotonic()
+        steps = range(0, lazy.sizes["time"], IMAGES_PER_LOAD)
+        for index, start in enumerate(steps):
+            step = slice(start, start + IMAGES_PER_LOAD)
+
+            def part(fraction: float, index: int = index) -> None:
+                if report is not None:
+                    report((index + fraction) / len(steps))
+
+            with _DaskProgress(part, self.limits, started):
+                pack_values(lazy.isel(time=step).values, out=packed[step])
+        return lazy.copy(data=packed)
 
     # --- cloud masks ------------------------------------------------------------------------
 
@@ -233,7 +362,7 @@ class Computations:
             )
             return self._compute(clouds.cloud_probability(l1c, resolution=model_resolution))
 
-        return self.probabilities.get_or_compute(request, compute)
+        return self.probabilities.get_or_compute(request, _in_a_slot(compute))
 
     def drop_mask(self, request: AreaRequest, mask: CloudMask) -> xr.DataArray | None:
         """(time, y, x) True where the cloud mask drops a pixel; None for no mask."""
@@ -253,7 +382,7 @@ class Computations:
                 drop = clouds.mask_s2cloudless(collection, probability=probability, **mask.params())
             return drop.compute()
 
-        return self.masks.get_or_compute((request, mask.key), compute)
+        return self.masks.get_or_compute((request, mask.key), _in_a_slot(compute))
 
     def masked(self, request: AreaRequest, bands: list[str], mask: CloudMask) -> xr.DataArray:
         """The collection's ``bands`` with the cloud mask's dropped pixels set to NaN."""
@@ -277,7 +406,9 @@ class Computations:
             rows = [slice(start, start + step) for start in range(0, masked.sizes["y"], step)]
             return xr.concat(list(_STRIP_POOL.map(strip, rows)), dim="y")
 
-        return self.band_composites.get_or_compute((request, band, method, mask.key), compute)
+        return self.band_composites.get_or_compute(
+            (request, band, method, mask.key), _in_a_slot(compute)
+        )
 
     # --- layers -----------------------------------------------------------------------------
 
@@ -285,14 +416,23 @@ class Computations:
         """A map layer's values for a view, before colouring (see :meth:`app.layers.Layer.values`),
         cached under the layer's :meth:`~app.layers.Layer.cache_key`."""
         key: Hashable = layer.cache_key(settings, plan)
-        return self.values.get_or_compute(key, lambda: layer.values(self, plan, settings))
+        return self.values.get_or_compute(
+            key, _in_a_slot(lambda: layer.values(self, plan, settings))
+        )
+
+    def layer_image(self, layer: LayerValues, plan: ViewPlan, settings: Settings):
+        """A map layer's coloured image for a view (see :meth:`app.layers.Layer.image`), cached
+        under its values' key and the whole settings: every session with the same settings
+        (a class changing the same stretch) gets the same image, coloured once."""
+        key = (layer.cache_key(settings, plan), settings)
+        return self.images.get_or_compute(key, lambda: layer.image(self, plan, settings))
 
     # --- thermal ----------------------------------------------------------------------------
 
     def thermal_inputs(self, settings: Settings) -> ThermalInputs:
         """The LST around the point on its clearest date and the 10 m NDVI of that day."""
         return self.thermal_inputs_cache.get_or_compute(
-            thermal_key(settings), lambda: self._thermal(settings)
+            thermal_key(settings), _in_a_slot(lambda: self._thermal(settings))
         )
 
     def _thermal(self, settings: Settings) -> ThermalInputs:
@@ -345,21 +485,39 @@ class Computations:
         key = (thermal_key(settings), settings.ndvi_range, settings.lst_range)
         return self.fits.get_or_compute(
             key,
-            lambda: thermal.sharpen(
-                inputs.lst,
-                inputs.ndvi,
-                ndvi_range=settings.ndvi_range,
-                lst_range=settings.lst_range,
+            _in_a_slot(
+                lambda: thermal.sharpen(
+                    inputs.lst,
+                    inputs.ndvi,
+                    ndvi_range=settings.ndvi_range,
+                    lst_range=settings.lst_range,
+                )
             ),
         )
 
 
 class _DaskProgress(Callback):
-    """Reports the share of finished dask tasks (local schedulers only)."""
+    """Reports the share of finished dask tasks (local schedulers only), and stops a computation
+    that runs past ``limits.max_run_s`` (counted from ``started``) with a :class:`LimitError`.
 
-    def __init__(self, report: ProgressReport | None) -> None:
+    Parameters
+    ----------
+    report
+        Called with the fraction done, or None.
+    limits
+        The run-time cap, if any.
+    started
+        When the computation started (``time.monotonic()``; default: now).
+    """
+
+    def __init__(
+        self, report: ProgressReport | None, limits: Limits, started: float | None = None
+    ) -> None:
         super().__init__()
         self.report = report
+        self.max_run_s = limits.max_run_s
+        self.cap_text = limits.cap_text("one computation")
+        self.started = time.monotonic() if started is None else started
         self.total = 0
         self.done = 0
 
@@ -371,13 +529,26 @@ class _DaskProgress(Callback):
         self.done += 1
         if self.report is not None and self.total:
             self.report(self.done / self.total)
+        if self.max_run_s is not None and time.monotonic() - self.started > self.max_run_s:
+            raise LimitError(
+                f"the computation took longer than {self.cap_text} ({self.max_run_s:g} s) and "
+                "was stopped: narrow the Dates, zoom in or choose a lighter cloud mask"
+            )
 
     def __enter__(self):
-        return super().__enter__() if self.report is not None else self
+        active = self.report is not None or self.max_run_s is not None
+        return super().__enter__() if active else self
 
     def __exit__(self, *args) -> None:
-        if self.report is not None:
+        if self.report is not None or self.max_run_s is not None:
             super().__exit__(*args)
+
+
+@functools.cache
+def shared_computations(limits: Limits = LOCAL) -> Computations:
+    """The process's one :class:`Computations` for these limits: every session of a server uses
+    it, so that thirty students asking for the same view compute it once."""
+    return Computations(limits=limits)
 
 
 def _clearest_matching_day(

@@ -17,6 +17,7 @@ import param
 from compositing.sources.demo import PRESETS
 
 from .layers import DEFAULT_LAYERS, LAYERS, Layer
+from .limits import LOCAL, Limits
 from .options import (
     BAND_PRESETS,
     BASEMAPS,
@@ -29,6 +30,13 @@ from .options import (
     SOURCES,
 )
 from .settings import CloudMask, Settings, Stretch
+from .snap_back import (
+    SnapBackCheckBoxGroup,
+    SnapBackDateRangePicker,
+    SnapBackFloatInput,
+    SnapBackRangeSlider,
+    SnapBackSelect,
+)
 
 STRETCH_MODES = {
     "Earth Engine example's range per layer": "example",
@@ -99,16 +107,20 @@ class Controls(pn.viewable.Viewer):
     mask_date = param.Selector(objects=[], allow_None=True, doc="Date of the mask overlay.")
     basemap = param.Selector(objects=list(BASEMAPS), default="None")
 
-    def __init__(self, *, layer_list: Sequence[Layer] = LAYERS, **params) -> None:
+    def __init__(
+        self, *, layer_list: Sequence[Layer] = LAYERS, limits: Limits = LOCAL, **params
+    ) -> None:
         super().__init__(**params)
         self.layer_list = tuple(layer_list)
+        #: The server's caps, shown under the widgets they concern (hosted mode).
+        self.limits = limits
         offered = {layer.label: layer.key for layer in self.layer_list}
         if offered != self.param.layers.names:
             self.param.layers.objects = offered
             self.layers = [key for key in self.layers if key in offered.values()]
         self._syncing = False
         self._offering = False
-        self._date_picker = pn.widgets.DateRangePicker(label="Dates", value=self.dates)
+        self._date_picker = SnapBackDateRangePicker(label="Dates", value=self.dates)
         self._date_picker.param.watch(self._picked_dates, "value")
         self.param.watch(self._show_dates, "dates")
 
@@ -239,33 +251,35 @@ class Controls(pn.viewable.Viewer):
         s2cloudless = pn.bind(lambda method: method == "s2cloudless", p.cloud_mask)
         automatic = pn.bind(lambda mode: mode == "auto", p.stretch_mode)
         slider = pn.widgets.EditableFloatSlider.from_param
+        # Widgets that show the server's value again when it rejects the page's (snap_back).
+        select, number = SnapBackSelect.from_param, SnapBackFloatInput.from_param
         return pn.Column(
-            pn.widgets.Select.from_param(p.source, name="Source"),
-            pn.widgets.Select.from_param(p.place, name="Point"),
+            select(p.source, name="Source"),
+            select(p.place, name="Point"),
             pn.Row(
-                pn.widgets.FloatInput.from_param(p.lon, name="Longitude", step=0.001, width=135),
-                pn.widgets.FloatInput.from_param(p.lat, name="Latitude", step=0.001, width=135),
+                number(p.lon, name="Longitude", step=0.001, width=135),
+                number(p.lat, name="Latitude", step=0.001, width=135),
             ),
             pn.pane.Markdown(
                 "Click the map to move the point.", styles={"font-size": "12px"}, margin=(0, 10)
             ),  # fmt: skip
             self._date_picker,
-            pn.widgets.Select.from_param(p.band_preset, name="Bands"),
+            select(p.band_preset, name="Bands"),
             pn.Row(
-                pn.widgets.Select.from_param(p.red, name="R", width=85),
-                pn.widgets.Select.from_param(p.green, name="G", width=85),
-                pn.widgets.Select.from_param(p.blue, name="B", width=85),
+                select(p.red, name="R", width=85),
+                select(p.green, name="G", width=85),
+                select(p.blue, name="B", width=85),
             ),
-            pn.widgets.Select.from_param(p.stretch_mode, name="Stretch"),
+            select(p.stretch_mode, name="Stretch"),
             pn.Row(
-                pn.widgets.FloatInput.from_param(p.stretch_min, name="Min", step=100, width=90),
-                pn.widgets.FloatInput.from_param(p.stretch_max, name="Max", step=100, width=90),
-                pn.widgets.FloatInput.from_param(p.gamma, name="Gamma", step=0.1, width=80),
+                number(p.stretch_min, name="Min", step=100, width=90),
+                number(p.stretch_max, name="Max", step=100, width=90),
+                number(p.gamma, name="Gamma", step=0.1, width=80),
             ),
-            pn.widgets.RangeSlider.from_param(
+            SnapBackRangeSlider.from_param(
                 p.percentiles, name="Percentiles", step=0.5, throttled=True, visible=automatic
             ),
-            pn.widgets.Select.from_param(p.cloud_mask, name="Cloud mask"),
+            select(p.cloud_mask, name="Cloud mask"),
             pn.Column(
                 slider(p.cld_prb_thresh, name="cld_prb_thresh (%)", step=1, throttled=True),
                 slider(p.nir_drk_thresh, name="nir_drk_thresh", step=0.01, throttled=True),
@@ -274,9 +288,22 @@ class Controls(pn.viewable.Viewer):
                 visible=s2cloudless,
             ),
             pn.pane.Markdown("**Layers**", margin=(10, 10, 0, 10)),
-            pn.widgets.CheckBoxGroup.from_param(p.layers, name="Layers", inline=False),
-            pn.widgets.Select.from_param(p.mask_date, name="Mask date"),
-            pn.widgets.FloatInput.from_param(p.area_km, name="Thermal area (km)", step=1),
-            pn.widgets.Select.from_param(p.basemap, name="Basemap (needs the internet)"),
+            SnapBackCheckBoxGroup.from_param(p.layers, name="Layers", inline=False),
+            select(p.mask_date, name="Mask date"),
+            number(p.area_km, name="Thermal area (km)", step=1),
+            select(p.basemap, name="Basemap (needs the internet)"),
+            *self._limits_note(),
             sizing_mode="stretch_width",
         )
+
+    def _limits_note(self) -> list[pn.viewable.Viewable]:
+        """In hosted mode, the caps in one line, so that nobody learns them only by hitting one."""
+        limits = self.limits
+        if not limits.hosted:
+            return []
+        text = (
+            f"This server's limits: dates up to {limits.max_range_days} days, views and thermal "
+            f"area up to {limits.max_area_km:g} km, {limits.max_layers} layers at once, "
+            f"{limits.max_run_s:g} s per computation."
+        )
+        return [pn.pane.Markdown(text, styles={"font-size": "12px"}, margin=(10, 10, 0, 10))]

@@ -11,6 +11,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from .limits import LOCAL, LimitError, Limits
+
 #: Web Mercator stops here: beyond it a point cannot be shown on the map.
 MAX_WEB_MERCATOR_LATITUDE = 85.05
 
@@ -94,8 +96,10 @@ class Settings:
         """The dates as the engine takes them (the end is exclusive, as Earth Engine's)."""
         return self.dates[0].isoformat(), self.dates[1].isoformat()
 
-    def check(self) -> None:
-        """Raise :class:`SettingsError` for settings nothing can be computed from."""
+    def check(self, limits: Limits = LOCAL) -> None:
+        """Raise :class:`SettingsError` for settings nothing can be computed from, and
+        :class:`~app.limits.LimitError` for settings beyond the ``limits`` (hosted mode's caps).
+        """
         lon, lat = self.point
         if not (math.isfinite(lon) and math.isfinite(lat)) or not -180 <= lon <= 180:
             raise SettingsError(f"Point: longitude {lon} is outside -180..180")
@@ -116,6 +120,40 @@ class Settings:
         self.stretch.check()
         if not self.area_m > 0:
             raise SettingsError("the thermal area must be larger than 0 km")
+        self._check_antimeridian()
+        self._check_limits(limits)
         for name, (low, high) in (("NDVI", self.ndvi_range), ("LST", self.lst_range)):
             if low > high:
                 raise SettingsError(f"{name} range: low ({low}) is above high ({high})")
+
+    def _check_antimeridian(self) -> None:
+        """The sources' boxes run west to east and stop at 180°: a thermal area across it has
+        no box (the engine would call it "empty or inverted")."""
+        lon, lat = self.point
+        half_degrees = self.area_m / 2 / (111_320.0 * math.cos(math.radians(lat)))
+        if lon - half_degrees < -180 or lon + half_degrees > 180:
+            room_km = (180 - abs(lon)) * 111.32 * math.cos(math.radians(lat))
+            raise SettingsError(
+                f"Point: the {self.area_m / 1000:g} km thermal area around longitude {lon:g} "
+                f"crosses the antimeridian (180°), where the sources' maps end ({room_km:.1f} km "
+                "away): move the point farther from 180° or shrink the thermal area"
+            )
+
+    def _check_limits(self, limits: Limits) -> None:
+        days = (self.dates[1] - self.dates[0]).days
+        if limits.max_range_days is not None and days > limits.max_range_days:
+            raise LimitError(
+                f"Dates: {days} days is more than {limits.cap_text('a date range')} "
+                f"({limits.max_range_days} days): narrow the range"
+            )
+        if limits.max_area_km is not None and self.area_m > limits.max_area_km * 1000:
+            raise LimitError(
+                f"Thermal area: {self.area_m / 1000:g} km is more than "
+                f"{limits.cap_text('the thermal area')} ({limits.max_area_km:g} km): make it "
+                "smaller"
+            )
+        if limits.max_layers is not None and len(self.layers) > limits.max_layers:
+            raise LimitError(
+                f"Layers: {len(self.layers)} are ticked, more than "
+                f"{limits.cap_text('visible layers')} ({limits.max_layers}): untick some"
+            )

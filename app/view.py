@@ -22,6 +22,8 @@ import numpy as np
 from compositing.geo import LONLAT, Grid, grid_for, transformer
 from compositing.sources import demo
 
+from .limits import LOCAL, LimitError, Limits
+
 WEB_MERCATOR = "EPSG:3857"
 #: Sentinel-2's finest bands, in metres on the ground.
 NATIVE_RESOLUTION_M = 10.0
@@ -33,6 +35,8 @@ MAX_DEMO_VIEW_M = 200_000.0
 #: A view is computed on at most this many pixels along each side, whatever the screen says.
 MAX_PIXELS_PER_SIDE = 2_500
 
+#: Web Mercator's x at longitude 180°: a view beyond it wraps around the globe.
+_ANTIMERIDIAN_X = 20_037_508.342789244
 _TO_LONLAT = transformer(WEB_MERCATOR, LONLAT)
 _TO_MERCATOR = transformer(LONLAT, WEB_MERCATOR)
 
@@ -124,13 +128,24 @@ def demo_samples_per_pixel(ground_resolution: float) -> int:
     return demo.samples_per_pixel(ground_resolution)
 
 
-def plan_view(view: View, source: str) -> ViewPlan:
+def plan_view(view: View, source: str, limits: Limits = LOCAL) -> ViewPlan:
     """The box and resolution to compute for a view of ``source``.
+
+    Parameters
+    ----------
+    view
+        The map's view.
+    source
+        The engine's source name.
+    limits
+        The server's caps (hosted mode: a smaller area and fewer pixels per side).
 
     Raises
     ------
     ViewError
-        A view with no area, or one too large for the source (zoom in).
+        A view with no area, one across the antimeridian, or one too large for the source.
+    LimitError
+        A view larger than the server's cap (zoom in).
     """
     (x0, x1), (y0, y1) = view.x_range, view.y_range
     if not (x1 > x0 and y1 > y0 and view.width > 0 and view.height > 0):
@@ -139,13 +154,25 @@ def plan_view(view: View, source: str) -> ViewPlan:
     scale = mercator_scale(lat)
     side_m = max(x1 - x0, y1 - y0) / scale
     limit = MAX_DEMO_VIEW_M if source == "demo" else MAX_CATALOG_VIEW_M
+    cap_m = None if limits.max_area_km is None else limits.max_area_km * 1000
+    if cap_m is not None and cap_m < limit and side_m > cap_m:
+        raise LimitError(
+            f"the view is {side_m / 1000:.0f} km wide, more than {limits.cap_text('the view')} "
+            f"({limits.max_area_km:g} km): zoom in"
+        )
     if side_m > limit:
         raise ViewError(
             f"the view is {side_m / 1000:.0f} km wide; layers are computed up to "
             f"{limit / 1000:.0f} km for this source: zoom in"
         )
+    if x0 < -_ANTIMERIDIAN_X or x1 > _ANTIMERIDIAN_X:
+        raise ViewError(
+            "the view crosses the antimeridian (180°), where the sources' maps end: pan the map "
+            "until it is on one side"
+        )
+    pixels_per_side = min(MAX_PIXELS_PER_SIDE, limits.max_pixels_per_side)
     resolution = max((x1 - x0) / view.width, (y1 - y0) / view.height, native_resolution(lat))
-    resolution = max(resolution, max(x1 - x0, y1 - y0) / MAX_PIXELS_PER_SIDE)
+    resolution = max(resolution, max(x1 - x0, y1 - y0) / pixels_per_side)
     if source == "demo":
         resolution = _within_demo_budget(resolution, x1 - x0, y1 - y0, scale)
     west, south = to_lonlat(x0, y0)

@@ -467,7 +467,7 @@ def test_describe_errors():
 
 
 def test_lru_cache_evicts_the_least_recently_used():
-    cache: LRUCache[int] = LRUCache(2)
+    cache: LRUCache[int] = LRUCache(2048)  # two values of the nominal 1 KB
     assert cache.get_or_compute("a", lambda: 1) == 1
     assert cache.get_or_compute("b", lambda: 2) == 2
     assert cache.get_or_compute("a", lambda: 99) == 1  # a hit makes "a" recent
