@@ -1,17 +1,20 @@
 """The map: one image per layer in Web Mercator, the point and its thermal area, a legend.
 
-The map is GeoViews: every element says its coordinate reference system and the plot is drawn
-in Web Mercator (``projection=ccrs.GOOGLE_MERCATOR``). The layer images are computed in Web
-Mercator already (:mod:`app.view`) and say so (``crs=ccrs.GOOGLE_MERCATOR``), so GeoViews draws
-them as they are: reprojecting images in the browser's refresh path (``gv.project``) is what
-the stack notes measured as slow. The point, its thermal area and the outlined cells are in Web
-Mercator too, and so are the ranges and clicks the streams report. (Elements in longitude and
+The map is GeoViews: the plot is drawn in Web Mercator (``projection=ccrs.GOOGLE_MERCATOR``)
+and every element is in Web Mercator metres. The layer images are computed in Web Mercator
+already (:mod:`app.view`), so they are drawn as they are: reprojecting images in the browser's
+refresh path (``gv.project``) is what the stack notes measured as slow. The point, its thermal
+area and the outlined cells say their CRS (``crs=ccrs.GOOGLE_MERCATOR``), and so GeoViews gives
+the ranges and clicks the streams report in Web Mercator too. (Elements in longitude and
 latitude, ``crs=ccrs.PlateCarree()``, fail to draw with GeoViews 1.15.1 and cartopy 0.26:
 ``KeyError: 'lon_0'``, fixed in GeoViews after 1.15.1, holoviz/geoviews#884.)
 
 Each layer is a ``hv.DynamicMap`` fed by its own ``hv.streams.Pipe``: the dashboard sends a
-coloured image (or None to hide the layer) and only that layer is redrawn. The view is read back
-with ``RangeXY`` and ``PlotSize`` streams (what to compute), and a click with ``Tap`` (move the
+coloured image (or None to hide the layer) and only that layer is redrawn. The image travels as
+a compressed image URL (:mod:`app.image_url`: near-lossless WebP, ~0.3-0.4 MB for a noisy
+1000 x 700 view instead of 2.8 MB of raw RGBA) drawn by Bokeh's ``ImageURL`` glyph, an element
+without a CRS that GeoViews draws in the plot's own coordinates. The view is read back with
+``RangeXY`` and ``PlotSize`` streams (what to compute), and a click with ``Tap`` (move the
 point). The plot is rebuilt only to change the basemap or the set of visible layers, or to jump
 to a point outside the view. Cells chosen in the NDVI-LST scatter are outlined in magenta.
 
@@ -35,6 +38,8 @@ import numpy as np
 import panel as pn
 import param
 
+from . import image_url
+from .image_url import URLImage
 from .legend import legend_html
 from .render import LayerImage
 from .view import View, initial_view, resized, to_lonlat, to_mercator
@@ -51,7 +56,6 @@ MAP_HEIGHT = 734  # a 700-pixel-high plot frame plus the x axis
 #: GeoViews reports the plot's ranges shrunk by 1e-6 m (its projection's tolerance): ranges
 #: closer than this to the view's are the same view, not a pan.
 RANGE_TOLERANCE_M = 1e-3
-_TRANSPARENT = np.zeros((1, 1, 4), dtype=np.uint8)
 
 
 class _NoCellsFilter(logging.Filter):
@@ -138,7 +142,9 @@ class MapView(pn.viewable.Viewer):
     def show(self, image: LayerImage) -> None:
         """Draw (or replace) a layer's image."""
         self.images[image.key] = image
-        self._pipes[image.key].send(image)
+        # Encoded here once (or found in image_url's cache, e.g. encoded in the refresh's
+        # worker thread, or by another session): the pipe carries the URL and the bounds.
+        self._pipes[image.key].send((image_url.encode(image.rgba), image.bounds))
 
     def hide(self, key: str) -> None:
         """Remove a layer from the map (nothing is drawn for it)."""
@@ -219,11 +225,15 @@ class MapView(pn.viewable.Viewer):
             stream(source=point).add_subscriber(subscriber)
         self.pane.object = overlay
 
-    def _layer_element(self, key: str, data: LayerImage | None) -> gv.RGB:
+    def _layer_element(
+        self, key: str, data: tuple[str, tuple[float, float, float, float]] | None
+    ) -> URLImage:
+        """A layer's image: (URL, bounds in EPSG:3857), or None for nothing drawn."""
         if data is None:
             (x0, x1), (y0, y1) = self.view.x_range, self.view.y_range
-            return gv.RGB(_TRANSPARENT, bounds=(x0, y0, x1, y1), vdims=list("RGBA"), crs=MERCATOR)
-        return gv.RGB(data.rgba, bounds=data.bounds, vdims=list("RGBA"), crs=MERCATOR)
+            return URLImage("", bounds=(x0, y0, x1, y1))  # an empty source: no image
+        url, bounds = data
+        return URLImage(url, bounds=bounds)
 
     @staticmethod
     def _area_element(data: tuple[tuple[float, float], float]) -> gv.Path:

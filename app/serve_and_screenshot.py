@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +40,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-#: JavaScript that finds the images on the page: for every image source reachable from the
-#: documents' roots (a replaced plot may linger in ``all_models``), [length, checksum of a
-#: sample of its pixels, [dw, dh]].
+#: JavaScript that finds the map's images on the page: for every ``ImageURL`` data source
+#: reachable from the documents' roots (a replaced plot may linger in ``all_models``), one entry
+#: per image URL: [length of the URL, checksum of a sample of its characters, [w, h]]. A hidden
+#: layer's source is empty (no entry).
 IMAGES_JS = """
 () => {
   const out = [];
@@ -53,14 +54,14 @@ IMAGES_JS = """
       for (const model of root.references()) models.add(model);
     }
     for (const model of models) {
-      if (model.type !== "ColumnDataSource" || !model.data.image) continue;
-      for (const image of model.data.image) {
-        const pixels = image.length !== undefined ? image : [];
+      if (model.type !== "ColumnDataSource" || !model.data.url || !model.data.w) continue;
+      const {url, w, h} = model.data;
+      for (let i = 0; i < url.length; i++) {
+        const text = String(url[i] ?? "");
         let sum = 0;
-        const step = Math.max(1, Math.floor(pixels.length / 4096));
-        for (let i = 0; i < pixels.length; i += step) sum = (sum * 31 + (pixels[i] >>> 0)) % 1e9;
-        const shape = model.data.dw ? [model.data.dw[0], model.data.dh[0]] : [];
-        out.push([pixels.length, sum, shape]);
+        const step = Math.max(1, Math.floor(text.length / 4096));
+        for (let k = 0; k < text.length; k += step) sum = (sum * 31 + text.charCodeAt(k)) % 1e9;
+        out.push([text.length, sum, [w[i], h[i]]]);
       }
     }
   }
@@ -90,7 +91,10 @@ class ServedApp:
 
 @contextlib.contextmanager
 def served_app(
-    port: int | None = None, timeout: float = 120.0, env: dict[str, str] | None = None
+    port: int | None = None,
+    timeout: float = 120.0,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[ServedApp]:
     """Run ``panel serve app/app.py`` on a free port until the block ends.
 
@@ -103,6 +107,9 @@ def served_app(
     env
         Environment variables to add to this process's for the server (e.g. the catalog
         endpoints ``COMPOSITE_EXPLORER_EARTH_SEARCH_URL`` / ``..._PLANETARY_COMPUTER_URL``).
+    args
+        Extra ``panel serve`` arguments appended to the command, e.g. ``["--liveness",
+        "--check-unused-sessions", "1000", "--args", "--hosted"]`` (``--args`` takes the rest).
     """
     port = port or free_port()
     command = [
@@ -114,6 +121,7 @@ def served_app(
         "--address",
         "127.0.0.1",
         f"--allow-websocket-origin=127.0.0.1:{port}",
+        *args,
     ]
     served = ServedApp(
         f"http://127.0.0.1:{port}/app",
@@ -140,18 +148,21 @@ def served_app(
 
 
 def _wait_for_http(served: ServedApp, process: subprocess.Popen, timeout: float) -> None:
+    """Wait until the server answers a static file. Not the app's page: every GET of the page
+    opens a session that computes a dashboard for nobody, and on a busy machine a probe that
+    times out and asks again piles such sessions up (20 were seen)."""
+    probe = served.url.rsplit("/", 1)[0] + "/static/js/bokeh.min.js"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"panel serve exited with {process.returncode}:\n{served.log()}")
         try:
-            with urllib.request.urlopen(served.url, timeout=5) as response:
-                if response.status == 200:
-                    return
+            with urllib.request.urlopen(probe, timeout=max(1.0, deadline - time.monotonic())):
+                return
         except OSError:
             time.sleep(0.5)
     raise TimeoutError(
-        f"panel serve did not answer at {served.url} within {timeout:.0f} s:\n{served.log()}"
+        f"panel serve did not answer at {probe} within {timeout:.0f} s:\n{served.log()}"
     )
 
 

@@ -182,22 +182,15 @@ def test_a_bad_stretch_is_notified_and_the_page_still_responds(browser_page):
 def test_a_crafted_widget_value_snaps_back_to_the_servers(browser_page):
     # What a hand-made websocket message does: set the Source select's model to a value that is
     # not an option (BokehJS sends it to the server as a user's change would).
-    crafted = """(value) => {
-      for (const doc of Bokeh.documents)
-        for (const root of doc.roots())
-          for (const model of [root, ...root.references()])
-            if (model.type && model.type.endsWith("Select") && model.value === "demo") {
-              model.value = value; return true;
-            }
-      return false;
-    }"""
-    source_value = """() => Bokeh.documents
+    source_select = """() => Bokeh.documents
         .flatMap(d => d.roots().flatMap(r => [r, ...r.references()]))
-        .filter(m => m.type && m.type.endsWith("Select") && m.title === "Source")
-        .map(m => m.value)[0]"""
-    assert browser_page.evaluate(crafted, "/etc/passwd")
-    assert eventually(lambda: browser_page.evaluate(source_value) == "demo", 15)
-    assert widget(browser_page, "Source").evaluate("(select) => select.value") == "demo"
+        .find(m => m.type && m.type.endsWith("Select") && m.title === "Source")"""
+    original = browser_page.evaluate(f"() => ({source_select})().value")
+    browser_page.evaluate(f"() => {{ ({source_select})().value = '/etc/passwd'; }}")
+    assert eventually(
+        lambda: browser_page.evaluate(f"() => ({source_select})().value") == original, 15
+    ), "the page kept the crafted value"
+    assert widget(browser_page, "Source").evaluate("(select) => select.value") == original
 
 
 def test_the_thermal_seed_shows_its_sharpened_lst(browser_page):

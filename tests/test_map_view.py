@@ -10,6 +10,7 @@ import holoviews as hv
 import numpy as np
 import pytest
 
+from app.image_url import URLImage, decode
 from app.map_view import MERCATOR, TILES, MapView, same_view
 from app.network import TILE_HOSTS
 from app.options import BASEMAPS
@@ -44,8 +45,10 @@ def test_the_elements_are_geoviews_in_web_mercator(map_view):
     map_view.show(an_image(map_view.view))
     overlay = map_view.pane.object[()]
     elements = list(overlay)
-    assert [type(e) for e in elements] == [gv.RGB, gv.Path, gv.Rectangles, gv.Points]
-    assert all(e.crs == MERCATOR for e in elements)
+    assert [type(e) for e in elements] == [URLImage, gv.Path, gv.Rectangles, gv.Points]
+    # The image is in Web Mercator metres, the plot's own coordinates: GeoViews draws an element
+    # without a CRS as it is; the others say they are in Web Mercator.
+    assert all(e.crs == MERCATOR for e in elements[1:])
     point = elements[-1]
     assert tuple(point.array()[0]) == pytest.approx(to_mercator(*POINT))
 
@@ -54,11 +57,13 @@ def test_the_images_are_drawn_where_they_are_not_reprojected(map_view):
     image = an_image(map_view.view)
     map_view.show(image)
     figure, sources = rendered(map_view)
-    data = sources["ImageRGBA"]
+    glyph = next(r.glyph for r in figure.renderers if type(r.glyph).__name__ == "ImageURL")
+    data = sources["ImageURL"]
     left, bottom, right, top = image.bounds
-    assert (data["x"][0], data["y"][0]) == (left, bottom)
-    assert (data["dw"][0], data["dh"][0]) == pytest.approx((right - left, top - bottom))
-    assert data["image"][0].shape == image.rgba.shape[:2]  # same pixels, not warped
+    assert glyph.anchor == "top_left"
+    assert (data["x"][0], data["y"][0]) == (left, top)
+    assert (data["w"][0], data["h"][0]) == pytest.approx((right - left, top - bottom))
+    assert decode(data["url"][0]).shape == image.rgba.shape  # same pixels, not warped
     assert (figure.x_range.start, figure.x_range.end) == map_view.view.x_range
     # GeoViews labels a Web Mercator plot in longitude and latitude.
     assert {type(axis.formatter).__name__ for axis in figure.xaxis + figure.yaxis} == {
@@ -120,3 +125,32 @@ def test_no_cells_outlined_draws_without_a_warning(map_view):
     finally:
         param_logger.removeHandler(handler)
     assert not [r for r in records if "projected paths" in r.getMessage()]
+
+
+def test_a_hidden_layer_draws_an_empty_source(map_view):
+    map_view.show(an_image(map_view.view))
+    map_view.hide("median")
+    assert map_view.images["median"] is None
+    _, sources = rendered(map_view)
+    assert list(sources["ImageURL"]["url"]) == []
+
+
+def test_a_layer_update_sends_the_url_and_four_numbers(map_view):
+    """The plot's data source of a layer holds a URL and x, y, w, h; a new image of the same
+    view changes the URL only (what Bokeh then sends: a string, not an RGBA array)."""
+    renderer = hv.renderer("bokeh")
+    plot = renderer.get_plot(map_view.pane.object)
+    first = an_image(map_view.view)
+    map_view.show(first)
+    source = next(
+        r.data_source for r in plot.state.renderers if type(r.glyph).__name__ == "ImageURL"
+    )
+    before = dict(source.data)
+    assert set(before) == {"url", "x", "y", "w", "h"}
+    rgba = first.rgba.copy()
+    rgba[..., 0] = 255 - rgba[..., 0]
+    map_view.show(LayerImage("median", rgba, first.bounds, first.legend))
+    after = dict(source.data)
+    assert after["url"] != before["url"]
+    assert {k: list(after[k]) for k in "xywh"} == {k: list(before[k]) for k in "xywh"}
+    assert all(isinstance(v, (int, float)) for k in "xywh" for v in after[k])
