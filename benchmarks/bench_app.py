@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from app import image_url
 from app.options import BAND_PRESETS, REFLECTANCE_BANDS
 from app.serve_and_screenshot import IMAGES_JS
 from benchmarks.measure import ROOT, json_ready, machine
@@ -163,7 +164,7 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
         scenario.in_process_s.append(elapsed)
         scenario.in_process_bytes.append(
             sum(
-                new.rgba.nbytes
+                len(image_url.encode(new.rgba))  # what the map sends: the image's data URL
                 for k, new in image.items()
                 if new is not None and new is not before[k]
             )

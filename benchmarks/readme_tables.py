@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from benchmarks import bench_clouds_real, bench_thermal_real
+from benchmarks import bench_clouds_real, bench_thermal_real, class_table
 from benchmarks.measure import amount, others_text, ratio_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +131,7 @@ TABLES = {
     "thermal": thermal_table,
     "thermal-real": bench_thermal_real.readme_table_real,
     "app": app_table,
+    "class": class_table.readme_table,
 }
 
 
