@@ -106,6 +106,9 @@ class Controls(pn.viewable.Viewer):
     )
     mask_date = param.Selector(objects=[], allow_None=True, doc="Date of the mask overlay.")
     basemap = param.Selector(objects=list(BASEMAPS), default="None")
+    rejected = param.String(
+        default="", doc="Why the page's last choice was refused (a cap): for a notification."
+    )
 
     def __init__(
         self, *, layer_list: Sequence[Layer] = LAYERS, limits: Limits = LOCAL, **params
@@ -168,8 +171,22 @@ class Controls(pn.viewable.Viewer):
             self.stretch_mode = "manual"
 
     def _picked_dates(self, event: param.parameterized.Event) -> None:
-        if event.new is not None and tuple(event.new) != tuple(self.dates):
-            self.dates = tuple(event.new)
+        if event.new is None or tuple(event.new) == tuple(self.dates):
+            return
+        start, end = event.new
+        cap = self.limits.max_range_days
+        if cap is not None and start is not None and end is not None and (end - start).days > cap:
+            # Refused at the widget: the picker snaps back to the range the map shows.
+            self.rejected = (
+                f"Dates: {(end - start).days} days is more than "
+                f"{self.limits.cap_text('a date range')} ({cap} days): the map stays on "
+                f"{self.dates[0]} to {self.dates[1]}; choose a shorter range"
+            )
+            self.param.trigger("rejected")  # the same refusal twice is told twice
+            self._date_picker.value = tuple(self.dates)
+            self._date_picker.show_server_values(["value"])
+            return
+        self.dates = tuple(event.new)
 
     def _show_dates(self, event: param.parameterized.Event) -> None:
         start, end = event.new

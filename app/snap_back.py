@@ -24,9 +24,10 @@ class SnapBack:
             super()._process_events(events)  # type: ignore[misc]
         except Exception as error:
             log.warning("rejected %s from the page (%s): showing the server's value", events, error)
-            self._show_server_values(list(events))
+            self.show_server_values(list(events))
 
-    def _show_server_values(self, properties: list[str]) -> None:
+    def show_server_values(self, properties: list[str]) -> None:
+        """Put the widget's values of these Bokeh ``properties`` back into this page's model."""
         widget: Any = self
         mapping = widget._property_mapping
         names = [name for name in widget.param if (mapping.get(name) or name) in properties]

@@ -375,3 +375,17 @@ def test_sessions_with_the_same_settings_share_one_coloured_image():
     other = computations.layer_image(median, plan, stretched)
     assert other is not first and not np.array_equal(other.rgba, first.rgba)
     assert computations.values.misses == 1  # the recolour reused the values
+
+
+def test_a_hosted_date_range_over_the_cap_snaps_back_and_says_why():
+    from app.controls import Controls
+
+    controls = Controls(limits=HOSTED)
+    told: list[str] = []
+    controls.param.watch(lambda event: told.append(event.new), "rejected")
+    before = controls.dates
+    controls._date_picker.value = (dt.date(2020, 1, 1), dt.date(2022, 1, 1))
+    assert controls.dates == before and tuple(controls._date_picker.value) == before
+    assert told and "731 days is more than this server's limit for a date range" in told[-1]
+    controls._date_picker.value = (dt.date(2021, 1, 1), dt.date(2021, 6, 1))  # within the cap
+    assert controls.dates == (dt.date(2021, 1, 1), dt.date(2021, 6, 1))
