@@ -1,4 +1,10 @@
-"""Entry point of ``panel serve app/app.py``: the dashboard in a Panel template."""
+"""Entry point of ``panel serve app/app.py``: the dashboard in a Panel template.
+
+``panel serve app/app.py --args --hosted`` (or ``COMPOSITE_EXPLORER_HOSTED=1``) serves it with
+hosted mode's caps (:mod:`app.limits`). When a session ends, its dashboard is closed, and the
+server logs how many dashboards are still in memory ("sessions alive: N dashboards"): a closed
+session must leave none behind.
+"""
 
 import sys
 from pathlib import Path
@@ -9,18 +15,66 @@ REPOSITORY = str(Path(__file__).resolve().parents[1])
 if sys.path[0] != REPOSITORY:
     sys.path.insert(0, REPOSITORY)
 
+import asyncio  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import weakref  # noqa: E402
 
 import panel as pn  # noqa: E402
 
 from app import Dashboard  # noqa: E402
+from app.dashboard import dashboards_alive  # noqa: E402
+from app.limits import limits_from  # noqa: E402
 
-# `panel serve` runs this file once per session, but `import app` (which loads the extension)
-# only once per process: without this, only the first session got a notification area.
-pn.extension(notifications=True)
+# Every script and stylesheet from this server, none from a CDN: a classroom may be offline,
+# and a page then rendered unstyled. `panel serve` runs this file once per session, but
+# `import app` (which loads the extension) only once per process: without this call, only the
+# first session got a notification area.
+pn.config.inline = True
+pn.extension(notifications=True, inline=True)
 
 # The dashboard logs each refresh ("refresh 3: median in 0.31 s") and every error it reports.
 # APP_LOG_LEVEL=DEBUG also logs the map's view changes.
-logging.getLogger("app").setLevel(os.environ.get("APP_LOG_LEVEL", "INFO"))
-Dashboard().template().servable()
+log = logging.getLogger("app")
+log.setLevel(os.environ.get("APP_LOG_LEVEL", "INFO"))
+
+
+#: Panel's caches keyed (weakly) by a session's document that Panel does not clear when the
+#: session ends (panel 1.9: its session cleanup clears the periodic callbacks, locations,
+#: notifications and templates only). Their values hold models of the document (stylesheets)
+#: or callbacks into the page (onload, change callbacks), and so the document itself: the
+#: weak key never dies, and the closed session's document, plots and dashboard stayed in memory.
+#: Seconds after a session ends before the dashboards still in memory are counted.
+COUNT_DELAY_S = 1.0
+PANEL_DOCUMENT_CACHES = ("_stylesheets", "_onload", "_change_callbacks", "_session_outputs")
+
+
+def _closer(dashboard: Dashboard):
+    """The session-destroyed callback: it holds the dashboard weakly (a callback holding it
+    would keep it alive), closes it, lets go of Panel's caches of the session's document, and
+    logs what is left."""
+    reference = weakref.ref(dashboard)
+    # Bound now: Bokeh clears this script's module namespace when the session ends.
+    alive, info, state, caches = dashboards_alive, log.info, pn.state, PANEL_DOCUMENT_CACHES
+    running_loop, delay = asyncio.get_running_loop, COUNT_DELAY_S
+
+    def closed(session_context) -> None:
+        board = reference()
+        if board is not None:
+            board.close()
+        del board
+        document = session_context._document
+        for name in caches:
+            cache = getattr(state, name, None)
+            if cache is not None:
+                cache.pop(document, None)
+        # Counted a moment later: the server lets go of the session after this callback.
+        running_loop().call_later(delay, lambda: info("sessions alive: %d dashboards", alive()))
+
+    return closed
+
+
+dashboard = Dashboard(limits=limits_from(sys.argv))
+pn.state.on_session_destroyed(_closer(dashboard))
+dashboard.template().servable()
+del dashboard  # the module namespace must not hold it either

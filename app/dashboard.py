@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+import weakref
 from collections.abc import Sequence
 
 import panel as pn
@@ -18,9 +20,10 @@ import param
 from compositing.sources.demo import TITLE as DEMO_TITLE
 
 from .cluster import connect_from_environment
-from .computations import Computations
+from .computations import Computations, shared_computations
 from .controls import Controls
 from .layers import LAYERS, Layer
+from .limits import LOCAL, Limits
 from .map_view import MapView
 from .network import TILE_HOSTS, reachable
 from .notify import Notifier
@@ -35,6 +38,15 @@ TITLE = "Composite Explorer"
 #: Narrowest map (pixels) before the NDVI-LST panel (SCATTER_WIDTH) wraps below it.
 MIN_MAP_WIDTH = 600
 SCATTER_WIDTH = 420
+#: Every dashboard still in memory (weakly: a closed session's dashboard must leave it).
+_LIVE: weakref.WeakSet[Dashboard] = weakref.WeakSet()
+
+
+def dashboards_alive() -> int:
+    """How many dashboards are still in memory, after a garbage collection (a served process
+    should hold one per open session, and none for a closed one)."""
+    gc.collect()
+    return len(_LIVE)
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -43,8 +55,9 @@ class Dashboard(pn.viewable.Viewer):
     Parameters
     ----------
     computations
-        The computations and their caches (default: a new
-        :class:`~app.computations.Computations`).
+        The computations and their caches (default: the process's one,
+        :func:`~app.computations.shared_computations` for ``limits``, shared by every
+        dashboard of the process).
     notifier
         Where messages go (default: Panel's notifications, and a history).
     view
@@ -52,6 +65,11 @@ class Dashboard(pn.viewable.Viewer):
         reports its real size and ranges once it is on screen.
     layer_list
         Every layer offered, bottom to top (default: the standard :data:`~app.layers.LAYERS`).
+    limits
+        The server's caps (default :data:`~app.limits.LOCAL`: none but the memory budget;
+        ``panel serve app/app.py --args --hosted`` gives :data:`~app.limits.HOSTED`).
+
+    In ``panel serve``, :meth:`close` when the session ends (app/app.py does it).
     """
 
     def __init__(
@@ -61,13 +79,15 @@ class Dashboard(pn.viewable.Viewer):
         notifier: Notifier | None = None,
         view: View | None = None,
         layer_list: Sequence[Layer] = LAYERS,
+        limits: Limits = LOCAL,
         **params,
     ) -> None:
         super().__init__(**params)
         self.layer_list = tuple(layer_list)
+        self.limits = limits
         self.notifier = notifier or Notifier()
-        self.computations = computations or Computations()
-        self.controls = Controls(layer_list=self.layer_list)
+        self.computations = computations or shared_computations(limits)
+        self.controls = Controls(layer_list=self.layer_list, limits=limits)
         self.scatter = ThermalScatter()
         settings = self._settings()
         self.map_view = MapView(
@@ -83,6 +103,7 @@ class Dashboard(pn.viewable.Viewer):
             notifier=self.notifier,
             layer_list=self.layer_list,
             snapshot=lambda: (self._settings(), self.map_view.view),
+            limits=limits,
         )
 
         self.controls.on_choice(self._controls_changed)
@@ -97,6 +118,7 @@ class Dashboard(pn.viewable.Viewer):
             lambda e: self.controls.offer_mask_dates(e.new), "image_dates", onlychanged=False
         )
         self._connect_cluster()
+        _LIVE.add(self)
         self.refresh.start()
 
     @property
@@ -108,6 +130,13 @@ class Dashboard(pn.viewable.Viewer):
     def busy(self) -> bool:
         """Whether a refresh is running."""
         return self.refresh.busy
+
+    def close(self) -> None:
+        """The session has ended: stop its refreshes and let go of what it alone held (its
+        jobs, its notification area, its plots). The shared computations stay, for the
+        other sessions."""
+        self.refresh.close()
+        self.notifier.close()
 
     # --- reactions --------------------------------------------------------------------------
 
@@ -122,7 +151,7 @@ class Dashboard(pn.viewable.Viewer):
             settings = self._settings()
             lon, lat = settings.point
             try:
-                settings.check()
+                settings.check(self.limits)
             except ValueError:
                 pass  # the refresh reports it
             else:

@@ -1,9 +1,10 @@
-"""The map's legend: one entry per visible layer, as HTML (colour bars, class swatches)."""
+"""The map's legend: one entry per visible layer, as HTML (colour bars, class swatches), and
+for each layer ticked but not shown, why."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .render import Legend
 
@@ -13,12 +14,28 @@ _SWATCH = (
 )
 
 
-def legend_html(legends: Iterable[Legend]) -> str:
-    """HTML for the legends of the visible layers, top layer first."""
+def legend_html(legends: Iterable[Legend], problems: Sequence[tuple[str, str]] = ()) -> str:
+    """HTML for the legends of the visible layers, top layer first.
+
+    Parameters
+    ----------
+    legends
+        The shown layers' legends, top layer first.
+    problems
+        (label, why) of each layer ticked but not shown: the legend says why, so that a blank
+        map is never left unexplained.
+    """
     entries = [_entry(legend) for legend in legends]
-    if not entries:
+    missing = [
+        f"<div style='color:#8a1c1c;margin-top:6px'><strong>{html.escape(label)} not shown:"
+        f"</strong> {html.escape(why)}</div>"
+        for label, why in problems
+    ]
+    if not entries and not missing:
         return "<div class='ce-legend'><em>No layer shown: tick one under Layers.</em></div>"
-    return "<div class='ce-legend'>" + "".join(entries) + "</div>"
+    if not entries:
+        entries = ["<div><em>No layer shown.</em></div>"]
+    return "<div class='ce-legend'>" + "".join(entries + missing) + "</div>"
 
 
 def _entry(legend: Legend) -> str:
