@@ -108,6 +108,8 @@ class Dashboard(pn.viewable.Viewer):
 
         self.controls.on_choice(self._controls_changed)
         self.controls.param.watch(self._basemap_changed, "basemap")
+        # A choice the controls refused (a cap of hosted mode): they snapped back; say why.
+        self.controls.param.watch(lambda e: self.notifier.warning(e.new), "rejected")
         self.map_view.param.watch(lambda _: self.refresh.request(), "view")
         self.map_view.param.watch(self._tapped, "tapped")
         self.scatter.param.watch(lambda _: self.refresh.request(), ["ndvi_range", "lst_range"])

@@ -39,6 +39,7 @@ import panel as pn
 import param
 from panel.io.state import set_curdoc
 
+from . import image_url
 from .computations import AreaRequest, Computations, image_dates
 from .errors import describe
 from .jobs import LatestOnly, SupersededError
@@ -460,9 +461,14 @@ class Refresh(param.Parameterized):
         self, generation: int, layer: Layer, plan: ViewPlan, settings: Settings,
         outcome: Outcome,
     ) -> None:  # fmt: skip
-        work: Callable[[], LayerImage] = functools.partial(
-            layer.image, self.computations, plan, settings
-        )
+        def work() -> LayerImage:
+            # Shared by every session with these settings (coloured once for a class), and
+            # encoded here, in the worker: the page update then finds the encoding cached.
+            image = self.computations.layer_image(layer, plan, settings)
+            image_url.encode(image.rgba)
+            return image
+
+        work.__qualname__ = f"{layer.key} image"
         try:
             image = await self._step(generation, work)
         except (SupersededError, SessionClosedError):

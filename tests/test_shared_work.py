@@ -389,3 +389,44 @@ def test_a_hosted_date_range_over_the_cap_snaps_back_and_says_why():
     assert told and "731 days is more than this server's limit for a date range" in told[-1]
     controls._date_picker.value = (dt.date(2021, 1, 1), dt.date(2021, 6, 1))  # within the cap
     assert controls.dates == (dt.date(2021, 1, 1), dt.date(2021, 6, 1))
+
+
+def test_quick_changes_over_the_rate_cap_are_merged_and_the_last_one_shows():
+    from app.dashboard import Dashboard
+
+    async def main() -> tuple[int, list[str], float]:
+        board = Dashboard(
+            limits=Limits(hosted=True, changes_per_second=2.0), view=initial_view(*POINT, 60, 40)
+        )
+        await asyncio.sleep(0.1)
+        while board.busy:
+            await asyncio.sleep(0.05)
+        started = board.refresh.jobs.generation
+        board.controls.stretch_mode = "manual"
+        for maximum in (3000.0, 3100.0, 3200.0, 3300.0):
+            board.controls.stretch_max = maximum  # five changes within a few milliseconds
+        immediately = board.refresh.jobs.generation - started
+        await asyncio.sleep(1.0)
+        while board.busy:
+            await asyncio.sleep(0.05)
+        legend = board.map_view.images["median"].legend
+        board.close()
+        return immediately, board.notifier.messages("info"), legend.maximum
+
+    immediately, told, shown_maximum = asyncio.run(main())
+    assert immediately == 1  # the first change starts at once, the others wait and merge
+    assert shown_maximum == 3300.0  # the merged refresh read the newest settings
+    assert sum("this server's limit for changes per second" in text for text in told) == 1
+
+
+def test_the_status_says_when_a_long_range_was_thinned_to_fit_the_budget():
+    from app.dashboard import Dashboard
+
+    limits = Limits(cache_mb=64)
+    board = Dashboard(
+        computations=Computations(limits=limits), limits=limits,
+        view=initial_view(*POINT, 400, 300),
+    )  # fmt: skip
+    board.controls.dates = (dt.date(2021, 1, 1), dt.date(2022, 1, 1))
+    assert "coarser pixels" in board.status and "narrow the Dates" in board.status, board.status
+    assert board.map_view.images["median"] is not None
