@@ -184,6 +184,7 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
         controls.band_preset = PRESET_TO  # so that the next line is a change (untimed)
         computations.band_composites.clear()
         computations.values.clear()
+        computations.images.clear()
         controls.band_preset = PRESET_FROM  # computes its three bands (untimed)
         timed(
             scenarios["preset_median"],
