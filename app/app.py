@@ -21,6 +21,7 @@ import os  # noqa: E402
 import weakref  # noqa: E402
 
 import panel as pn  # noqa: E402
+from panel.links import Callback  # noqa: E402
 
 from app import Dashboard  # noqa: E402
 from app.dashboard import dashboards_alive  # noqa: E402
@@ -49,6 +50,27 @@ COUNT_DELAY_S = 1.0
 PANEL_DOCUMENT_CACHES = ("_stylesheets", "_onload", "_change_callbacks", "_session_outputs")
 
 
+def _release_unrendered_links(registry=Callback.registry) -> None:
+    """Forget the JavaScript links (``jslink``, e.g. each ``EditableFloatSlider``'s slider and
+    box) of widgets shown on no page any more.
+
+    Panel keeps them in ``panel.links.Callback.registry``, a WeakKeyDictionary keyed by the
+    source widget whose values (the links) hold that widget's own composite: the weak key never
+    dies, and through the controls' watchers the closed session's whole dashboard stayed in
+    memory. A widget on no page has no Bokeh models left (Panel's session cleanup removed
+    them). Safe in a served process: sessions are built on the event loop that runs this, so
+    no session is halfway between building its widgets and rendering them.
+
+    Parameters
+    ----------
+    registry
+        Panel's registry of links, by source widget.
+    """
+    for source in list(registry.keys()):
+        if getattr(source, "_models", None) == {}:
+            registry.pop(source, None)
+
+
 def _closer(dashboard: Dashboard):
     """The session-destroyed callback: it holds the dashboard weakly (a callback holding it
     would keep it alive), closes it, lets go of Panel's caches of the session's document, and
@@ -56,7 +78,15 @@ def _closer(dashboard: Dashboard):
     reference = weakref.ref(dashboard)
     # Bound now: Bokeh clears this script's module namespace when the session ends.
     alive, info, state, caches = dashboards_alive, log.info, pn.state, PANEL_DOCUMENT_CACHES
-    running_loop, delay = asyncio.get_running_loop, COUNT_DELAY_S
+    running_loop, delay, release_links = (
+        asyncio.get_running_loop,
+        COUNT_DELAY_S,
+        _release_unrendered_links,
+    )
+
+    def count() -> None:
+        release_links()  # now: Panel's own cleanup of the session ran after this callback
+        info("sessions alive: %d dashboards", alive())
 
     def closed(session_context) -> None:
         board = reference()
@@ -69,7 +99,7 @@ def _closer(dashboard: Dashboard):
             if cache is not None:
                 cache.pop(document, None)
         # Counted a moment later: the server lets go of the session after this callback.
-        running_loop().call_later(delay, lambda: info("sessions alive: %d dashboards", alive()))
+        running_loop().call_later(delay, count)
 
     return closed
 
