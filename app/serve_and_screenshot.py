@@ -17,6 +17,7 @@ here. The flags keep it from reaching the network on its own.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -228,3 +229,25 @@ def wait_until_idle(page, timeout: float = 60) -> None:
     if not eventually(lambda: progress.evaluate("(bar) => bar.position") == 0, timeout):
         raise TimeoutError(f"the dashboard is still busy after {timeout:g} s")
     time.sleep(0.5)  # the last images reach the page after the bar empties
+
+
+def map_images(page) -> list:
+    """The map's images on the page (:data:`IMAGES_JS`), hidden layers' placeholders left out."""
+    return [image for image in json.loads(page.evaluate(IMAGES_JS)) if image[0] > 1]
+
+
+def wait_for_images(page, previous, timeout: float = 60) -> list:
+    """Wait until the map's images differ from ``previous`` (and exist); return them.
+
+    Raises
+    ------
+    AssertionError
+        The map did not change within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        images = map_images(page)
+        if images and images != previous:
+            return images
+        time.sleep(0.1)
+    raise AssertionError(f"the map did not change within {timeout} s (still {previous})")

@@ -58,6 +58,7 @@ from pathlib import Path
 
 import psutil
 
+from app import serve_and_screenshot
 from benchmarks.measure import MIB, ROOT, json_ready, machine
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "class_load.json"
@@ -65,14 +66,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 #: serve_and_screenshot's flags, and no throttling of background pages' timers (all N pages
 #: are "background" but one).
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
+    *serve_and_screenshot.CHROMIUM_ARGS,
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",

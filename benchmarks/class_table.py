@@ -174,6 +174,10 @@ def _goal_rows(results: Mapping[str, Any]) -> list[tuple[str, str, bool | None]]
     ]
 
 
+#: The session counts the issue asks the load test for.
+ISSUE_SESSIONS = (1, 10, 20, 30)
+
+
 def class_load_table(results: Mapping[str, Any], before: Mapping[str, Any] | None = None) -> str:
     """The class load test in markdown: one row per N, then the goals, met or not.
 
@@ -192,12 +196,20 @@ def class_load_table(results: Mapping[str, Any], before: Mapping[str, Any] | Non
     lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     runs = [("", results)] if before is None else [("before: ", before), ("after: ", results)]
     for label, run in runs:
-        for n, entry in sorted(_by_n(run).items()):
-            lines.append(
+        measured = _by_n(run)
+        rows = {
+            # A row is never dropped: an N the issue asks for that the run did not reach says so.
+            n: f"| {label}{n} | not measured: {run.get('stopped', 'the run stopped before it')} |"
+            + " |" * 7
+            for n in ISSUE_SESSIONS
+        }
+        for n, entry in measured.items():
+            rows[n] = (
                 f"| {label}{n} | {_loaded(entry)} | {_first_map(entry)} | "
                 f"{_repaint(entry, 'shared')} | {_repaint(entry, 'mixed')} | {_bytes(entry)} | "
                 f"{_memory(entry)} | {_after(entry)} | {_problems(entry)} |"
             )
+        lines += [rows[n] for n in sorted(rows)]
     lines += ["", "| Goal | Figure | Met? |", "|---|---|---|"]
     before_rows = {goal: figure for goal, figure, _ in _goal_rows(before)} if before else {}
     for goal, figure, met in _goal_rows(results):

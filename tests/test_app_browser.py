@@ -7,18 +7,18 @@ run in file order and each leaves the page usable. Screenshots go to docs/.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from app.serve_and_screenshot import (
     CHROMIUM,
-    IMAGES_JS,
     REPOSITORY,
     chromium,
     eventually,
     layer_checkbox,
+    map_images,
     served_app,
+    wait_for_images,
     wait_until_idle,
     widget,
 )
@@ -57,22 +57,6 @@ def browser_page(served):
         wait_for_images(page, previous=None, timeout=120)
         wait_until_idle(page)
         yield page
-
-
-def map_images(page) -> list:
-    """The map's images (1 x 1 placeholders of hidden layers left out)."""
-    return [image for image in json.loads(page.evaluate(IMAGES_JS)) if image[0] > 1]
-
-
-def wait_for_images(page, previous, timeout: float = 60) -> list:
-    """Wait until the map's images differ from ``previous`` (and exist); return them."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        images = map_images(page)
-        if images and images != previous:
-            return images
-        time.sleep(0.1)
-    raise AssertionError(f"the map did not change within {timeout} s (still {previous})")
 
 
 def highlighted_cells(page) -> int:

@@ -21,10 +21,11 @@ import pytest
 
 from app.serve_and_screenshot import (
     CHROMIUM,
-    IMAGES_JS,
     chromium,
     eventually,
+    map_images,
     served_app,
+    wait_for_images,
     wait_until_idle,
     widget,
 )
@@ -53,22 +54,6 @@ SESSION_STATE_JS = """
 """
 SET_DATES_JS = """([start, end]) => { for (const doc of Bokeh.documents) for (const m of
   doc._all_models.values()) if (m.type === 'DateRangePicker') m.value = [start, end]; }"""
-
-
-def map_images(page) -> list:
-    """The map's images (1 x 1 placeholders of hidden layers left out)."""
-    return [image for image in json.loads(page.evaluate(IMAGES_JS)) if image[0] > 1]
-
-
-def wait_for_images(page, previous, timeout: float = 60) -> list:
-    """Wait until the map's images differ from ``previous`` (and exist); return them."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        images = map_images(page)
-        if images and images != previous:
-            return images
-        time.sleep(0.2)
-    raise AssertionError(f"the map did not change within {timeout} s (still {previous})")
 
 
 def toasts(page) -> list[str]:
