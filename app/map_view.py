@@ -182,10 +182,11 @@ class MapView(pn.viewable.Viewer):
         self.basemap = name
         self._build()
 
-    def set_legends(self, keys: list[str]) -> None:
-        """Show the legends of these layers (top layer first)."""
+    def set_legends(self, keys: list[str], problems: Sequence[tuple[str, str]] = ()) -> None:
+        """Show the legends of these layers (top layer first), and for each (label, why) of
+        ``problems`` why a ticked layer is not shown."""
         legends = [self.images[k].legend for k in keys if self.images.get(k) is not None]
-        self.legend.object = legend_html(legends)
+        self.legend.object = legend_html(legends, problems)
 
     # --- GeoViews plumbing ------------------------------------------------------------------
 

@@ -44,7 +44,6 @@ from .computations import AreaRequest, Computations, image_dates
 from .errors import describe
 from .jobs import LatestOnly, SupersededError
 from .layers import Layer
-from .legend import legend_html
 from .limits import LOCAL, Limits
 from .map_view import MapView
 from .notify import Notifier
@@ -226,8 +225,7 @@ class Refresh(param.Parameterized):
     def close(self) -> None:
         """The session has ended: stop (every job is stale), and drop what this session held."""
         self._closed = True
-        self.jobs.next_generation()
-        self.jobs.shutdown()
+        self.jobs.shutdown()  # every generation is stale from now on
         if self._merged is not None and self._document is not None:
             with contextlib.suppress(ValueError):
                 self._document.remove_timeout_callback(self._merged)
@@ -339,20 +337,16 @@ class Refresh(param.Parameterized):
     def _finish(self, generation: int, settings: Settings, outcome: Outcome, status: str) -> None:
         if not self.jobs.is_current(generation):
             return
-        images = self.map_view.images
-        legends = [
-            images[layer.key].legend
-            for layer in reversed(self.layer_list)
-            if layer.key in outcome.shown and images.get(layer.key) is not None
-        ]
+        top_first = list(reversed(self.layer_list))
         # The layers ticked but not shown say why, so that a blank map is never unexplained.
         why = outcome.layer_problems
         problems = [
             (layer.label, why[layer.key])
-            for layer in reversed(self.layer_list)
+            for layer in top_first
             if layer.key in settings.layers and layer.key in why
         ]
-        self.map_view.legend.object = legend_html(legends, problems)
+        shown = [layer.key for layer in top_first if layer.key in outcome.shown]
+        self.map_view.set_legends(shown, problems)
         self.status = status
 
     def _status(
