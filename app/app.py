@@ -21,23 +21,40 @@ import os  # noqa: E402
 import weakref  # noqa: E402
 
 import panel as pn  # noqa: E402
+from bokeh.settings import settings  # noqa: E402
+from panel.io.resources import LOCAL_DIST  # noqa: E402  (Panel's path to its own resources)
 from panel.links import Callback  # noqa: E402
 
 from app import Dashboard  # noqa: E402
 from app.dashboard import dashboards_alive  # noqa: E402
 from app.limits import limits_from  # noqa: E402
 
-# Every script and stylesheet from this server, none from a CDN: a classroom may be offline,
-# and a page then rendered unstyled. `panel serve` runs this file once per session, but
-# `import app` (which loads the extension) only once per process: without this call, only the
-# first session got a notification area.
-pn.config.inline = True
-pn.extension(notifications=True, inline=True)
+# `panel serve` runs this file once per session, but `import app` (which loads the extension)
+# only once per process: without this call, only the first session got a notification area.
+pn.extension(notifications=True)
 
 # The dashboard logs each refresh ("refresh 3: median in 0.31 s") and every error it reports.
 # APP_LOG_LEVEL=DEBUG also logs the map's view changes.
 log = logging.getLogger("app")
 log.setLevel(os.environ.get("APP_LOG_LEVEL", "INFO"))
+
+
+def _serve_stylesheets_locally(document) -> None:
+    """Give the session's document the address of this server's Panel resources now, before
+    any of its models is built.
+
+    Panel (1.9.4) patches its models' stylesheets from its CDN to this server only when the
+    page's HTML is made, and patches a model built before then to the CDN. Models built for
+    one session can take stylesheets from the cache of another session that is still being
+    built (under load: 3 of 4 pages asked cdn.holoviz.org for 8-12 stylesheets, and an
+    offline classroom's pages rendered partly unstyled). With the address set from the start
+    every stylesheet points here, whichever session built it. Not with ``--resources cdn``.
+    """
+    if settings.resources(default="server") != "server":
+        return
+    rel_path = pn.state.rel_path
+    local = f"{rel_path}/{LOCAL_DIST}" if rel_path else LOCAL_DIST
+    document._template_variables["dist_url"] = local
 
 
 #: Panel's caches keyed (weakly) by a session's document that Panel does not clear when the
@@ -104,6 +121,7 @@ def _closer(dashboard: Dashboard):
     return closed
 
 
+_serve_stylesheets_locally(pn.state.curdoc)
 dashboard = Dashboard(limits=limits_from(sys.argv))
 pn.state.on_session_destroyed(_closer(dashboard))
 dashboard.template().servable()
