@@ -94,6 +94,7 @@ class Dashboard(pn.viewable.Viewer):
             settings.point,
             settings.area_m,
             layer_keys=[layer.key for layer in self.layer_list],
+            layers=settings.layers,
             view=view,
         )
         self.refresh = Refresh(

@@ -105,6 +105,10 @@ class MapView(pn.viewable.Viewer):
         Side of the thermal area around it, metres on the ground.
     layer_keys
         Every layer the map can show, bottom to top.
+    layers
+        The layers drawn from the start (default none): the first refresh then finds the plot
+        built with them, where otherwise it rebuilt it (~0.4 s of the server's event loop,
+        for every session of a class opening together).
     view
         The first view (default: the thermal area framed on a 1000 x 700 pixel plot).
     """
@@ -119,6 +123,7 @@ class MapView(pn.viewable.Viewer):
         area_m: float,
         *,
         layer_keys: Sequence[str],
+        layers: Sequence[str] = (),
         **params,
     ) -> None:
         if params.get("view") is None:
@@ -132,7 +137,7 @@ class MapView(pn.viewable.Viewer):
         self._highlight = hv.streams.Pipe(data=[])
         self.legend = pn.pane.HTML(legend_html([]), sizing_mode="stretch_width", margin=(0, 10))
         self.pane = pn.pane.HoloViews(sizing_mode="stretch_both", margin=0, linked_axes=False)
-        self._drawn: tuple[str, ...] = ()
+        self._drawn = tuple(key for key in self.layer_keys if key in layers)
         #: Whether the user has panned or zoomed (the plot reported ranges of its own).
         self._moved = False
         self._build()
