@@ -107,8 +107,8 @@ class MapView(pn.viewable.Viewer):
         Every layer the map can show, bottom to top.
     layers
         The layers drawn from the start (default none): the first refresh then finds the plot
-        built with them, where otherwise it rebuilt it (~0.4 s of the server's event loop,
-        for every session of a class opening together).
+        built with them, where otherwise it rebuilt it (0.4-0.7 s of the server's event loop in a
+        profile, for every session of a class opening together).
     view
         The first view (default: the thermal area framed on a 1000 x 700 pixel plot).
     """
