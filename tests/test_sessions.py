@@ -16,9 +16,9 @@ import pytest
 
 from app.serve_and_screenshot import (
     CHROMIUM,
-    IMAGES_JS,
     chromium,
     eventually,
+    map_images,
     served_app,
     widget,
 )
@@ -44,10 +44,6 @@ def server_process(url: str) -> psutil.Process:
         if "serve" in with_args and port in with_args:
             return child
     raise LookupError(f"no panel serve on port {port} among this process's children")
-
-
-def map_images(page) -> list:
-    return [image for image in json.loads(page.evaluate(IMAGES_JS)) if image[0] > 1]
 
 
 def settled(page) -> bool:
