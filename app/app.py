@@ -15,7 +15,6 @@ REPOSITORY = str(Path(__file__).resolve().parents[1])
 if sys.path[0] != REPOSITORY:
     sys.path.insert(0, REPOSITORY)
 
-import asyncio  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import weakref  # noqa: E402
@@ -26,7 +25,7 @@ from panel.io.resources import LOCAL_DIST  # noqa: E402  (Panel's path to its ow
 from panel.links import Callback  # noqa: E402
 
 from app import Dashboard  # noqa: E402
-from app.dashboard import dashboards_alive  # noqa: E402
+from app.dashboard import count_when_quiet, dashboards_alive  # noqa: E402
 from app.limits import limits_from  # noqa: E402
 
 # `panel serve` runs this file once per session, but `import app` (which loads the extension)
@@ -62,9 +61,10 @@ def _serve_stylesheets_locally(document) -> None:
 #: notifications and templates only). Their values hold models of the document (stylesheets)
 #: or callbacks into the page (onload, change callbacks), and so the document itself: the
 #: weak key never dies, and the closed session's document, plots and dashboard stayed in memory.
-#: Seconds after a session ends before the dashboards still in memory are counted.
-COUNT_DELAY_S = 1.0
 PANEL_DOCUMENT_CACHES = ("_stylesheets", "_onload", "_change_callbacks", "_session_outputs")
+#: Seconds after the last of the sessions ending together before the dashboards still in
+#: memory are counted.
+COUNT_DELAY_S = 1.0
 
 
 def _release_unrendered_links(registry=Callback.registry) -> None:
@@ -95,11 +95,7 @@ def _closer(dashboard: Dashboard):
     reference = weakref.ref(dashboard)
     # Bound now: Bokeh clears this script's module namespace when the session ends.
     alive, info, state, caches = dashboards_alive, log.info, pn.state, PANEL_DOCUMENT_CACHES
-    running_loop, delay, release_links = (
-        asyncio.get_running_loop,
-        COUNT_DELAY_S,
-        _release_unrendered_links,
-    )
+    count_later, delay, release_links = count_when_quiet, COUNT_DELAY_S, _release_unrendered_links
 
     def count() -> None:
         release_links()  # now: Panel's own cleanup of the session ran after this callback
@@ -115,8 +111,9 @@ def _closer(dashboard: Dashboard):
             cache = getattr(state, name, None)
             if cache is not None:
                 cache.pop(document, None)
-        # Counted a moment later: the server lets go of the session after this callback.
-        running_loop().call_later(delay, count)
+        # Counted a moment later (the server lets go of the session after this callback), once
+        # for closes that come together.
+        count_later(delay, count)
 
     return closed
 

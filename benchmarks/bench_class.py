@@ -6,9 +6,14 @@ Run from the repository root (loopback only; bounded in pages and time)::
     python -m benchmarks.bench_class --sessions 2 --rounds 1  # a smoke test
     python -m benchmarks.bench_class --hosted                 # panel serve ... --args --hosted
 
-For each N a fresh ``panel serve app/app.py`` (with ``--check-unused-sessions`` and
-``--unused-session-lifetime`` of one second, so that closed sessions are culled quickly) and one
-Chromium process with N pages in one browser context. How each figure is measured:
+For each N a fresh ``panel serve app/app.py`` and one Chromium process with N pages in one
+browser context. The server checks for unused sessions every second (``--check-unused-sessions
+1000``) and drops them after the README recipe's ``--unused-session-lifetime`` of 10 s. The
+lifetime must be longer than a page takes to load under load: Bokeh builds a session for the
+page's HTTP GET and the page's websocket then claims it; a session culled in between is built a
+second time for the websocket. With a one-second lifetime at ten pages that doubled the server's
+work (33 s of CPU instead of 17.6 s; first maps 46-58 s instead of 27-35 s, 2026-12-03).
+How each figure is measured:
 
 * **time to first map**: all N pages navigate at once (asyncio); a script in every page
   (:data:`PAGE_JS`) notes the wall-clock time when the map shows a layer image (the image
@@ -179,22 +184,26 @@ class Server:
         The checkout whose ``app/app.py`` is served (its own ``app`` package is imported).
     hosted
         Serve with ``--args --hosted``.
-    cull_ms
-        ``--check-unused-sessions`` and ``--unused-session-lifetime``, in milliseconds.
+    check_ms
+        ``--check-unused-sessions``: how often unused sessions are looked for, in milliseconds.
+    lifetime_ms
+        ``--unused-session-lifetime``: how long an unclaimed or closed session is kept, in
+        milliseconds. Shorter than a page's load, it makes the server build that page twice.
     """
 
-    def __init__(self, repository: Path, hosted: bool, cull_ms: int) -> None:
+    def __init__(self, repository: Path, hosted: bool, check_ms: int, lifetime_ms: int) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.cull_s = cull_ms / 1000
+        # Closed sessions are gone one lifetime and at most two checks after the close.
+        self.cull_s = lifetime_ms / 1000 + 2 * check_ms / 1000
         self.url = f"http://127.0.0.1:{self.port}/app"
         self.log_path = Path(tempfile.mkdtemp(prefix="class-load-")) / "server.log"
         command = [
             str(Path(sys.executable).with_name("panel")), "serve", "app/app.py",
             "--port", str(self.port), "--address", "127.0.0.1",
             f"--allow-websocket-origin=127.0.0.1:{self.port}",
-            "--check-unused-sessions", str(cull_ms), "--unused-session-lifetime", str(cull_ms),
+            "--check-unused-sessions", str(check_ms), "--unused-session-lifetime", str(lifetime_ms),
         ]  # fmt: skip
         if hosted:
             command += ["--args", "--hosted"]
@@ -467,7 +476,8 @@ class Options:
     rounds: int
     load_cap_s: float
     repaint_cap_s: float
-    cull_ms: int
+    check_ms: int
+    lifetime_ms: int
     max_server_mib: float
     min_available_mib: float
 
@@ -493,12 +503,12 @@ async def navigate(probes: list[Probe], url: str, cap_s: float) -> list[str]:
 
 async def after_close(context, watch: MemoryWatch, server: Server) -> dict:
     await context.close()
-    await asyncio.sleep(3 * server.cull_s + 2)  # the unused-session cull runs
+    await asyncio.sleep(server.cull_s + 2)  # the unused-session cull runs
     return {"after_close_mib": round(await watch.settled()), "threads_after": server.threads()}
 
 
 async def one_n(browser, n: int, options: Options) -> dict:
-    server = Server(options.repository, options.hosted, options.cull_ms)
+    server = Server(options.repository, options.hosted, options.check_ms, options.lifetime_ms)
     # The machine is shared: the load before each N is part of its conditions.
     result: dict = {"sessions": n, "load_average": os.getloadavg(), "rounds": []}
     watcher = None
@@ -636,7 +646,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--load-cap", type=float, default=120.0, help="s for all first maps")
     parser.add_argument("--repaint-cap", type=float, default=60.0, help="s for a repaint")
-    parser.add_argument("--cull-ms", type=int, default=1000)
+    parser.add_argument("--check-ms", type=int, default=1000, help="--check-unused-sessions")
+    parser.add_argument(
+        "--lifetime-ms", type=int, default=10000, help="--unused-session-lifetime (> a load)"
+    )
     parser.add_argument("--max-server-gb", type=float, default=12.0)
     parser.add_argument("--min-available-gb", type=float, default=3.0)
     parser.add_argument("--repository", type=Path, default=ROOT, help="the checkout to serve")
@@ -648,7 +661,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("bounded: at most 40 pages and 5 rounds")
     options = Options(
         repository=args.repository.resolve(), hosted=args.hosted, rounds=args.rounds,
-        load_cap_s=args.load_cap, repaint_cap_s=args.repaint_cap, cull_ms=args.cull_ms,
+        load_cap_s=args.load_cap, repaint_cap_s=args.repaint_cap, check_ms=args.check_ms,
+        lifetime_ms=args.lifetime_ms,
         max_server_mib=args.max_server_gb * 1024, min_available_mib=args.min_available_gb * 1024,
     )  # fmt: skip
     started = time.perf_counter()
