@@ -2,8 +2,9 @@
 
 ``panel serve app/app.py --args --hosted`` (or ``COMPOSITE_EXPLORER_HOSTED=1``) serves it with
 hosted mode's caps (:mod:`app.limits`). When a session ends, its dashboard is closed, and the
-server logs how many dashboards are still in memory ("sessions alive: N dashboards"): a closed
-session must leave none behind.
+server logs how many dashboards are still in memory and what the shared cache holds ("sessions
+alive: N dashboards; shared cache M MB"): a closed session must leave no dashboard behind, and
+the cache (bounded) stays for the next sessions.
 """
 
 import sys
@@ -95,11 +96,14 @@ def _closer(dashboard: Dashboard):
     reference = weakref.ref(dashboard)
     # Bound now: Bokeh clears this script's module namespace when the session ends.
     alive, info, state, caches = dashboards_alive, log.info, pn.state, PANEL_DOCUMENT_CACHES
+    # The process's shared computations, not the session's: what stays for the next sessions.
+    computations = dashboard.computations
     count_later, delay, release_links = count_when_quiet, COUNT_DELAY_S, _release_unrendered_links
 
     def count() -> None:
         release_links()  # now: Panel's own cleanup of the session ran after this callback
-        info("sessions alive: %d dashboards", alive())
+        cache_mb = computations.nbytes / 2**20
+        info("sessions alive: %d dashboards; shared cache %d MB", alive(), cache_mb)
 
     def closed(session_context) -> None:
         board = reference()

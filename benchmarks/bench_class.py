@@ -31,7 +31,9 @@ How each figure is measured:
 * **server memory**: the RSS of the server process and its children (psutil), sampled every
   0.5 s: cold (started, no session), warm (one page loaded and closed, sessions culled), with N
   pages open (after the repaints), the peak, and after all closed and culled, for each round;
-  the server's thread count beside each.
+  the server's thread count beside each; after a close, also the dashboards still in memory and
+  the bytes the shared cache holds, as the server logs them (the cache is bounded and kept for
+  the next sessions, so it is part of what stays).
 * **problems**: pages with a console error, a blank map (status "refreshed in" but no image),
   a stuck progress bar (image and status, but the bar not empty after the others settle).
 
@@ -51,6 +53,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -83,6 +86,8 @@ BENIGN_CONSOLE = ("GL Driver Message", "WebGL")
 PACKAGES = ("panel", "bokeh", "holoviews", "geoviews", "playwright")
 #: The changes of the half-and-half repaint, taken in turn by the changing pages.
 MIXED_CHANGES = ("stretch", "bands", "layers", "dates")
+#: The server's line after sessions close (app/app.py): dashboards still in memory, cache MB.
+ALIVE_LOG = re.compile(r"sessions alive: (\d+) dashboards; shared cache (\d+) MB")
 SHARED_MAX = "3000"  # the stretch's Max every page sets (the default is 4000)
 
 #: Installed in every page before its scripts: polls the page every POLL_MS and keeps, in
@@ -242,6 +247,15 @@ class Server:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def logged_count(self, what: str) -> int | None:
+        """The last count the server logged after sessions closed: ``"dashboards"`` still in
+        memory, or the shared ``"cache"``'s MB (None before any session closed)."""
+        counts = ALIVE_LOG.findall(self.log_path.read_text(errors="replace"))
+        if not counts:
+            return None
+        dashboards, cache = counts[-1]
+        return int(dashboards if what == "dashboards" else cache)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -504,7 +518,12 @@ async def navigate(probes: list[Probe], url: str, cap_s: float) -> list[str]:
 async def after_close(context, watch: MemoryWatch, server: Server) -> dict:
     await context.close()
     await asyncio.sleep(server.cull_s + 2)  # the unused-session cull runs
-    return {"after_close_mib": round(await watch.settled()), "threads_after": server.threads()}
+    return {
+        "after_close_mib": round(await watch.settled()),
+        "threads_after": server.threads(),
+        "dashboards_after": server.logged_count("dashboards"),
+        "cache_after_mib": server.logged_count("cache"),
+    }
 
 
 async def one_n(browser, n: int, options: Options) -> dict:

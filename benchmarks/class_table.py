@@ -34,6 +34,14 @@ def _mib(value: float | None) -> str:
     )
 
 
+def _cache_share(rounds: list[Mapping[str, Any]]) -> str:
+    """What the shared cache (bounded, kept for the next sessions) held after each close."""
+    cached = [r.get("cache_after_mib") for r in rounds]
+    if not cached or any(value is None for value in cached):
+        return ""
+    return f"; the shared cache held {', '.join(f'{v:.0f}' for v in cached)} MB of it"
+
+
 def _first_maps(entry: Mapping[str, Any]) -> list[float | None]:
     return [value for r in _rounds(entry) for value in r.get("first_map_s", [])]
 
@@ -87,7 +95,11 @@ def _after(entry: Mapping[str, Any]) -> str:
     if not rounds:
         return "–"
     warm = entry.get("warm_mib")
-    return f"{', '.join(_mib(r['after_close_mib']) for r in rounds)} (warm {_mib(warm)})"
+    after = f"{', '.join(_mib(r['after_close_mib']) for r in rounds)} (warm {_mib(warm)})"
+    cached = [r.get("cache_after_mib") for r in rounds]
+    if all(value is not None for value in cached):  # logged by the app since 2026-12-03
+        after += f"; shared cache {', '.join(_mib(value) for value in cached)}"
+    return after
 
 
 def _problems(entry: Mapping[str, Any]) -> str:
@@ -168,7 +180,8 @@ def _goal_rows(results: Mapping[str, Any]) -> list[tuple[str, str, bool | None]]
             f"after closing, within {RELEASE_GOAL_MIB} MB of the warm baseline, no growth over "
             "three rounds",
             f"+{', +'.join(f'{e:.0f}' for e in excess)} MB over warm {_mib(warm)}"
-            + ("" if len(after) >= 3 else f" ({len(after)} round(s) only)"),
+            + ("" if len(after) >= 3 else f" ({len(after)} round(s) only)")
+            + _cache_share(rounds),
             released and no_growth,
         ),
     ]
