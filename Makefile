@@ -24,7 +24,7 @@ run: setup
 # 10 s after their tab closes, a health endpoint at /liveness.
 class: setup
 	$(BIN)/panel serve app/app.py --address 0.0.0.0 --port 5006 --allow-websocket-origin="$(ORIGIN)" \
-		--liveness --check-unused-sessions 10000 --unused-session-lifetime 10000 \
+		--liveness --check-unused-sessions 10000 --unused-session-lifetime 120000 \
 		--session-token-expiration 300 --args --hosted
 
 lint: setup
