@@ -26,7 +26,11 @@ from panel.io.resources import LOCAL_DIST  # noqa: E402  (Panel's path to its ow
 from panel.links import Callback  # noqa: E402
 
 from app import Dashboard  # noqa: E402
-from app.dashboard import count_when_quiet, dashboards_alive  # noqa: E402
+from app.dashboard import (  # noqa: E402
+    closed_dashboards_alive,
+    count_when_quiet,
+    dashboards_alive,
+)
 from app.limits import limits_from  # noqa: E402
 
 # `panel serve` runs this file once per session, but `import app` (which loads the extension)
@@ -66,6 +70,8 @@ PANEL_DOCUMENT_CACHES = ("_stylesheets", "_onload", "_change_callbacks", "_sessi
 #: Seconds after the last of the sessions ending together before the dashboards still in
 #: memory are counted.
 COUNT_DELAY_S = 1.0
+#: Counts again while closed dashboards are still in memory (the last after about 20 s).
+COUNT_RETRIES = 5
 
 
 def _release_unrendered_links(registry=Callback.registry) -> None:
@@ -99,11 +105,17 @@ def _closer(dashboard: Dashboard):
     # The process's shared computations, not the session's: what stays for the next sessions.
     computations = dashboard.computations
     count_later, delay, release_links = count_when_quiet, COUNT_DELAY_S, _release_unrendered_links
+    lingering = closed_dashboards_alive
 
-    def count() -> None:
+    def count(retries: int = COUNT_RETRIES) -> None:
         release_links()  # now: Panel's own cleanup of the session ran after this callback
         cache_mb = computations.nbytes / 2**20
         info("sessions alive: %d dashboards; shared cache %d MB", alive(), cache_mb)
+        # A closed session's dashboard can outlive the first count: a job still finishing in a
+        # worker holds it, or a collection frees what the next release of links lets go. Count
+        # again, a little later each time, until none is left or the retries run out.
+        if retries and lingering():
+            count_later(delay * (COUNT_RETRIES - retries + 2), lambda: count(retries - 1))
 
     def closed(session_context) -> None:
         board = reference()

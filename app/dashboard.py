@@ -49,6 +49,12 @@ def dashboards_alive() -> int:
     return len(_LIVE)
 
 
+def closed_dashboards_alive() -> int:
+    """How many closed dashboards are still in memory (counted after :func:`dashboards_alive`,
+    which collects the garbage first)."""
+    return sum(board.closed for board in list(_LIVE))
+
+
 #: The one count of dashboards alive waiting to run in this process (see count_when_quiet).
 _PENDING_COUNT: list[asyncio.TimerHandle] = []
 
@@ -135,6 +141,8 @@ class Dashboard(pn.viewable.Viewer):
             lambda e: self.controls.offer_mask_dates(e.new), "image_dates", onlychanged=False
         )
         self._connect_cluster()
+        #: Set by close(): a closed dashboard still in memory is one its session left behind.
+        self.closed = False
         _LIVE.add(self)
         self.refresh.start()
 
@@ -152,6 +160,7 @@ class Dashboard(pn.viewable.Viewer):
         """The session has ended: stop its refreshes and let go of what it alone held (its
         jobs, its notification area, its plots). The shared computations stay, for the
         other sessions."""
+        self.closed = True
         self.refresh.close()
         self.notifier.close()
 
