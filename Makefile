@@ -21,7 +21,8 @@ run: setup
 	$(BIN)/panel serve app/app.py --show
 
 # A class on one server (README: "A class on one server"): hosted mode's caps, sessions culled
-# 10 s after their tab closes, a health endpoint at /liveness.
+# 120 s after their tab closes (longer than a page takes to open under load), a health
+# endpoint at /liveness.
 class: setup
 	$(BIN)/panel serve app/app.py --address 0.0.0.0 --port 5006 --allow-websocket-origin="$(ORIGIN)" \
 		--liveness --check-unused-sessions 10000 --unused-session-lifetime 120000 \
