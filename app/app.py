@@ -105,9 +105,9 @@ def _closer(dashboard: Dashboard):
     # The process's shared computations, not the session's: what stays for the next sessions.
     computations = dashboard.computations
     count_later, delay, release_links = count_when_quiet, COUNT_DELAY_S, _release_unrendered_links
-    lingering = closed_dashboards_alive
+    lingering, most_retries = closed_dashboards_alive, COUNT_RETRIES
 
-    def count(retries: int = COUNT_RETRIES) -> None:
+    def count(retries: int = most_retries) -> None:
         release_links()  # now: Panel's own cleanup of the session ran after this callback
         cache_mb = computations.nbytes / 2**20
         info("sessions alive: %d dashboards; shared cache %d MB", alive(), cache_mb)
@@ -115,7 +115,7 @@ def _closer(dashboard: Dashboard):
         # worker holds it, or a collection frees what the next release of links lets go. Count
         # again, a little later each time, until none is left or the retries run out.
         if retries and lingering():
-            count_later(delay * (COUNT_RETRIES - retries + 2), lambda: count(retries - 1))
+            count_later(delay * (most_retries - retries + 2), lambda: count(retries - 1))
 
     def closed(session_context) -> None:
         board = reference()
