@@ -31,6 +31,7 @@ from app.dashboard import (  # noqa: E402
     count_when_quiet,
     dashboards_alive,
 )
+from app.holders import holder_chains as chains_up  # noqa: E402
 from app.limits import limits_from  # noqa: E402
 
 # `panel serve` runs this file once per session, but `import app` (which loads the extension)
@@ -70,8 +71,10 @@ PANEL_DOCUMENT_CACHES = ("_stylesheets", "_onload", "_change_callbacks", "_sessi
 #: Seconds after the last of the sessions ending together before the dashboards still in
 #: memory are counted.
 COUNT_DELAY_S = 1.0
-#: Counts again while closed dashboards are still in memory (the last after about 20 s).
-COUNT_RETRIES = 5
+#: Counts again while closed dashboards are still in memory, each a second later than the last
+#: (the last about 45 s after the sessions ended: a loaded CI machine once showed one closed
+#: dashboard still held 20 s after). If one is still held then, the log says what holds it.
+COUNT_RETRIES = 8
 
 
 def _release_unrendered_links(registry=Callback.registry) -> None:
@@ -101,11 +104,12 @@ def _closer(dashboard: Dashboard):
     logs what is left."""
     reference = weakref.ref(dashboard)
     # Bound now: Bokeh clears this script's module namespace when the session ends.
-    alive, info, state, caches = dashboards_alive, log.info, pn.state, PANEL_DOCUMENT_CACHES
+    alive, info, warn = dashboards_alive, log.info, log.warning
+    state, caches = pn.state, PANEL_DOCUMENT_CACHES
     # The process's shared computations, not the session's: what stays for the next sessions.
     computations = dashboard.computations
     count_later, delay, release_links = count_when_quiet, COUNT_DELAY_S, _release_unrendered_links
-    lingering, most_retries = closed_dashboards_alive, COUNT_RETRIES
+    lingering, most_retries, holder_chains = closed_dashboards_alive, COUNT_RETRIES, chains_up
 
     def count(retries: int = most_retries) -> None:
         release_links()  # now: Panel's own cleanup of the session ran after this callback
@@ -114,8 +118,16 @@ def _closer(dashboard: Dashboard):
         # A closed session's dashboard can outlive the first count: a job still finishing in a
         # worker holds it, or a collection frees what the next release of links lets go. Count
         # again, a little later each time, until none is left or the retries run out.
-        if retries and lingering():
+        held = lingering()
+        if held and retries:
             count_later(delay * (most_retries - retries + 2), lambda: count(retries - 1))
+        elif held:  # for good: say what holds them (a leak seen once then says where it is)
+            first = weakref.ref(held[0])
+            del held  # this frame's own reference would be the first holder found
+            for chain in holder_chains(first()):
+                warn("a closed dashboard is still held: %s", chain)
+            return
+        del held
 
     def closed(session_context) -> None:
         board = reference()

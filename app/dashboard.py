@@ -49,10 +49,10 @@ def dashboards_alive() -> int:
     return len(_LIVE)
 
 
-def closed_dashboards_alive() -> int:
-    """How many closed dashboards are still in memory (counted after :func:`dashboards_alive`,
-    which collects the garbage first)."""
-    return sum(board.closed for board in list(_LIVE))
+def closed_dashboards_alive() -> list[Dashboard]:
+    """The closed dashboards still in memory (asked after :func:`dashboards_alive`, which
+    collects the garbage first)."""
+    return [board for board in list(_LIVE) if board.closed]
 
 
 #: The one count of dashboards alive waiting to run in this process (see count_when_quiet).

@@ -7,7 +7,8 @@ The public API:
 * :func:`composite` and :data:`METHODS`: the ten ImageCollection reducers on a collection.
 * :mod:`compositing.clouds`: s2cloudless probabilities, cloud and shadow masks.
 * :func:`sharpen` and :func:`sharpen_files`: land surface temperature from 1 km to 10 m (TsHARP).
-* :class:`ImageCollection`, :class:`Image` and :class:`Geometry`: an Earth Engine-style facade.
+* :class:`ImageCollection`, :class:`Image`, :class:`Filter` and :class:`Geometry`: an Earth
+  Engine-style facade.
 * :func:`check_collection`: the collection contract, checked with errors that say what to fix.
 * :class:`NoScenesError`, :class:`CatalogUnreachableError`, :class:`CatalogResponseError`: what a
   real catalog search can raise (no matching scene, no network, an error answer).
@@ -17,7 +18,7 @@ import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is reada
 
 from .contract import check_collection, check_image
 from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
-from .facade import Geometry, Image, ImageCollection
+from .facade import Filter, Geometry, Image, ImageCollection
 from .reducers import METHODS, composite
 from .sources import load, load_lst
 from .thermal import SharpenResult, sharpen, sharpen_files
@@ -26,6 +27,7 @@ __all__ = [
     "METHODS",
     "CatalogResponseError",
     "CatalogUnreachableError",
+    "Filter",
     "Geometry",
     "SharpenResult",
     "Image",

@@ -27,7 +27,9 @@ _CONTRACT = (
 )
 
 
-def check_collection(collection: object, *, name: str = "collection") -> xr.DataArray:
+def check_collection(
+    collection: object, *, name: str = "collection", sorted_time: bool = True
+) -> xr.DataArray:
     """Check that ``collection`` follows the collection contract and return it unchanged.
 
     Nothing is computed: only dims, dtype and coordinates are looked at.
@@ -38,6 +40,9 @@ def check_collection(collection: object, *, name: str = "collection") -> xr.Data
         The object to check.
     name
         What to call it in error messages.
+    sorted_time
+        Whether ``time`` must be sorted (False: the images are in an order of their own, e.g.
+        the facade's ``sort``, which ``mosaic`` follows).
 
     Raises
     ------
@@ -69,7 +74,7 @@ def check_collection(collection: object, *, name: str = "collection") -> xr.Data
             "`.assign_coords(time=pd.to_datetime([...]))`."
         )
     times = collection["time"].values
-    if times.size > 1 and np.any(times[1:] < times[:-1]):
+    if sorted_time and times.size > 1 and np.any(times[1:] < times[:-1]):
         raise ValueError(
             f"{name}'s time coordinate is not sorted: {_CONTRACT}. Sort it with `.sortby('time')` "
             "(mosaic and quality_mosaic depend on the order)."

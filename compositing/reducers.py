@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from . import kernels
+from .bands import resolve_band
 from .contract import IMAGE_DIMS, band_names, check_collection
 
 METHODS = (
@@ -63,7 +64,11 @@ _EXACT_KERNELS: dict[str, Callable] = {"median": kernels.median, "mode": kernels
 
 
 def composite(
-    collection: xr.DataArray, method: str, *, quality_band: str | None = None
+    collection: xr.DataArray,
+    method: str,
+    *,
+    quality_band: str | None = None,
+    order: str = "time",
 ) -> xr.DataArray:
     """Reduce a collection over time to one image, as Earth Engine's ImageCollection reducers do.
 
@@ -76,7 +81,13 @@ def composite(
         One of :data:`METHODS`: ``mean``, ``median``, ``min``, ``max``, ``sum``, ``product``,
         ``mode``, ``count``, ``mosaic``, ``quality_mosaic``.
     quality_band
-        For ``quality_mosaic`` only: the band whose highest value picks the image per pixel.
+        For ``quality_mosaic`` only: the band whose highest value picks the image per pixel
+        (Earth Engine's name, ``B8``, or the sensor's, ``B08``).
+    order
+        ``"time"``: the collection must be sorted by time (the contract). ``"given"``: the
+        images are in an order of their own, which ``mosaic`` (the last on top) and
+        ``quality_mosaic``'s ties (the first wins) follow, as Earth Engine's follow a sorted
+        collection's (the facade's ``sort``).
 
     Returns
     -------
@@ -91,14 +102,13 @@ def composite(
         An unknown method, a missing or misplaced ``quality_band``, or a collection that breaks
         the contract.
     """
-    check_collection(collection)
+    if order not in ("time", "given"):
+        raise ValueError(f"order is 'time' or 'given', not {order!r}.")
+    check_collection(collection, sorted_time=order == "time")
     method = _check_method(method, quality_band)
     bands = band_names(collection)
-    if method == "quality_mosaic" and quality_band not in bands:
-        raise ValueError(
-            f"quality_band {quality_band!r} is not a band of the collection; bands present: "
-            f"{bands}. Add it first (e.g. `ic.map(lambda img: img.add_bands(...))`)."
-        )
+    if method == "quality_mosaic":
+        quality_band = resolve_band(quality_band, bands, what="quality_band")
 
     data = collection.data
     if isinstance(data, da.Array):

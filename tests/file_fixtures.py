@@ -190,6 +190,7 @@ def write_mtd_msil2a(
     baseline: str = "05.09",
     offset: int | None = -1000,
     product: str = "L2A",
+    cloud_cover: float = 12.5,
 ) -> Path:
     """Write a minimal ``MTD_MSIL2A.xml`` (or ``MTD_MSIL1C.xml``) product metadata file.
 
@@ -206,6 +207,8 @@ def write_mtd_msil2a(
         offset list, as in baselines before 04.00.
     product
         ``"L2A"`` or ``"L1C"``.
+    cloud_cover
+        ``Cloud_Coverage_Assessment`` (percent), where a real product has it.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -230,6 +233,9 @@ def write_mtd_msil2a(
       <PRODUCT_START_TIME>{day}T{clock}.024Z</PRODUCT_START_TIME>
       <PRODUCT_URI>{uri}</PRODUCT_URI>
       <PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE>
+      <Datatake datatakeIdentifier="GS2B_{datetime}_032784_N{baseline.replace(".", "")}">
+        <SPACECRAFT_NAME>Sentinel-2B</SPACECRAFT_NAME>
+      </Datatake>
     </Product_Info>
     <Product_Image_Characteristics>
 {offsets}
@@ -238,6 +244,9 @@ def write_mtd_msil2a(
         </Spectral_Information_List>
     </Product_Image_Characteristics>
   </n1:General_Info>
+  <n1:Quality_Indicators_Info>
+    <Cloud_Coverage_Assessment>{cloud_cover}</Cloud_Coverage_Assessment>
+  </n1:Quality_Indicators_Info>
 </n1:Level-2A_User_Product>
 """
     path = directory / f"MTD_MSI{product}.xml"

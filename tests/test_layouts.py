@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 
 import compositing
 from compositing import clouds, facade, indices
-from compositing.facade import Geometry, Image, ImageCollection
+from compositing.facade import Filter, Geometry, Image, ImageCollection
 from compositing.thermal import SharpenResult
 
 # --------------------------------------------------------------------------------------------
@@ -261,8 +261,47 @@ def _map(fn: Callable[[Image], Image]) -> Callable[[xr.DataArray], ImageCollecti
     return lambda c: ImageCollection(c).map(fn)
 
 
+def _covered(c: xr.DataArray) -> ImageCollection:
+    """The collection with a cloud cover per image (ties at 5), for the filters and order."""
+    return IC(c.assign_coords(cloud_cover=("time", [30.0, 5.0, 80.0, 5.0, 12.0])))
+
+
 IC, IM = ImageCollection, Image
 _FACADE_CASES = {
+    "ImageCollection.sort": Case(
+        lambda c: _covered(c).sort("CLOUDY_PIXEL_PERCENTAGE", False).quality_mosaic("QA"),
+        _random,
+        (IC.sort,),
+    ),
+    "ImageCollection.limit": Case(
+        lambda c: _covered(c).limit(3, "eo:cloud_cover").mosaic(), _random, (IC.limit,)
+    ),
+    "ImageCollection.filter": Case(
+        lambda c: _covered(c).filter(
+            Filter.Or(
+                Filter.lt("CLOUDY_PIXEL_PERCENTAGE", 10), Filter.date("2021-07-20", "2021-07-25")
+            )
+        ),
+        _random,
+        (IC.filter,),
+    ),
+    "ImageCollection.filter_metadata": Case(
+        lambda c: _covered(c).filter_metadata("CLOUDY_PIXEL_PERCENTAGE", "less_than", 20),
+        _random,
+        (IC.filter_metadata,),
+    ),
+    "ImageCollection.merge": Case(
+        lambda c: IC(c).limit(2).merge(IC(c).filter_date("2021-07-16")).mosaic(),
+        _random,
+        (IC.merge,),
+    ),
+    "ImageCollection.to_bands": Case(lambda c: IC(c).limit(2).to_bands(), _random, (IC.to_bands,)),
+    "ImageCollection.to_list": Case(
+        lambda c: {str(i): image for i, image in enumerate(IC(c).to_list(2, 1))},
+        _random,
+        (IC.to_list,),
+    ),
+    "Image.set": Case(_map(lambda i: i.set("score", 1.0)), _random, (IM.set,)),
     "ImageCollection": Case(ImageCollection, _random, (IC,)),
     "ImageCollection.to_xarray": Case(lambda c: IC(c).to_xarray(), _random, (IC.to_xarray,)),
     "ImageCollection.first": Case(lambda c: IC(c).first(), _random, (IC.first,)),
@@ -308,6 +347,44 @@ for _name in ("lt", "lte", "gt", "gte", "eq", "neq"):
     _FACADE_CASES[f"Image.{_name}"] = Case(
         _map(lambda i, n=_name: getattr(i, n)(20.0)), _random, (getattr(IM, _name),)
     )
+for _name in ("pow", "mod", "min", "max", "And", "Or"):
+    # With another image (one band against four) and with a number.
+    _FACADE_CASES[f"Image.{_name}"] = Case(
+        _map(
+            lambda i, n=_name: getattr(
+                getattr(i.divide(10), n)(i.select("B04").subtract(20).divide(10)), n
+            )(1.5)
+        ),
+        _random,
+        (getattr(IM, _name),),
+    )
+for _name in (
+    "abs", "sqrt", "exp", "log", "log10", "floor", "ceil", "round", "sin", "cos", "tan", "Not",
+    "self_mask",
+):  # fmt: skip
+    _FACADE_CASES[f"Image.{_name}"] = Case(
+        _map(lambda i, n=_name: getattr(i.subtract(20).divide(10), n)()),
+        _random,
+        (getattr(IM, _name),),
+    )
+_FACADE_CASES["Image.unmask"] = Case(
+    _map(lambda i: i.unmask(i.select("QA")).unmask(-1)), _random, (IM.unmask,)
+)
+_FACADE_CASES["Image.where"] = Case(
+    _map(lambda i: i.where(i.select("QA").gt(20), i.select("B04")).where(i.lt(5), 0)),
+    _random,
+    (IM.where,),
+)
+_FACADE_CASES["Image.expression"] = Case(
+    _map(
+        lambda i: i.expression(
+            "evi = 2.5 * (N - R) / (N + 6 * R - 7.5 * b('B02') + 1) + (b('QA') > 20 ? 1 : 0)",
+            {"N": i.select("B08"), "R": i.select("B04")},
+        )
+    ),
+    _random,
+    (IM.expression,),
+)
 for _method in compositing.METHODS:
     _FACADE_CASES[f"ImageCollection.{_method}"] = Case(
         run=(
@@ -343,7 +420,13 @@ EXCLUDED = {
     "compositing.sharpen_files": "files to a COG; load and sharpen are checked here",
     # Facade methods that return no array.
     "facade.Image.band_names": "returns a list of str",
+    "facade.Image.get": "returns a property's value",
+    "facade.Image.date": "returns a Timestamp",
+    "facade.Image.property_names": "returns a list of str",
     "facade.ImageCollection.size": "returns an int",
+    "facade.ImageCollection.aggregate_array": "returns a list of property values",
+    "facade.ImageCollection.property_names": "returns a list of str",
+    "compositing.Filter": "a test of properties (no array); the filter cases use it",
 }
 
 

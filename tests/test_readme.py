@@ -27,6 +27,8 @@ def test_the_readme_examples_run_in_order(capsys):
     median, best = namespace["median"], namespace["best"]
     assert median.dims == ("band", "y", "x") and best.dims == ("band", "y", "x")
     assert namespace["count"].data.dims == ("band", "y", "x")
+    assert namespace["least_cloudy_on_top"].data.dims == ("band", "y", "x")
+    assert namespace["evi"].bandNames() == ["EVI"]
     assert namespace["cloudless"].dims == ("band", "y", "x")
     # The layer the layout section adds is offered, computed and drawn with its legend.
     dashboard = namespace["dashboard"]

@@ -15,6 +15,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 
 import compositing.sources as sources
 from compositing import check_collection
+from compositing.facade import Filter, ImageCollection
 from compositing.solar import solar_angles
 from compositing.sources import files, grid_for
 
@@ -230,6 +231,23 @@ def test_safe_layout_reads_metadata_and_sun_angles(tmp_path: Path) -> None:
     )
     assert collection["solar_zenith"].values.tolist() == [21.5]
     assert collection["solar_azimuth"].values.tolist() == [131.25]
+    # Earth Engine's properties, from the product's metadata.
+    image = ImageCollection(collection).first()
+    assert image.get("CLOUDY_PIXEL_PERCENTAGE") == 12.5
+    assert image.get("SPACECRAFT_NAME") == "Sentinel-2B"
+    assert image.get("MGRS_TILE") == "10SFG"
+    # The metadata's PRODUCT_URI (the fixture writes its own processing time).
+    assert image.get("system:index").startswith("S2B_MSIL2A_20230620T183919_N0509_R070_T10SFG_")
+    assert image.get("MEAN_SOLAR_ZENITH_ANGLE") == 21.5
+
+
+def test_files_without_metadata_name_their_images_and_have_no_cloud_cover(scene: Path) -> None:
+    collection = ImageCollection(files.load(scene, None, None, None))
+    assert collection.aggregate_array("MGRS_TILE") == ["10SFG"] * collection.size()
+    assert all(i.endswith("_T10SFG") for i in collection.aggregate_array("system:index"))
+    assert np.isnan(collection.aggregate_array("CLOUDY_PIXEL_PERCENTAGE")).all()
+    # An image without a value passes no comparison, as in Earth Engine.
+    assert collection.filter(Filter.lt("CLOUDY_PIXEL_PERCENTAGE", 100)).size() == 0
 
 
 def test_safe_name_baseline_is_used_without_metadata(tmp_path: Path) -> None:

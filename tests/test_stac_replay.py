@@ -16,7 +16,13 @@ from stac_fixtures import forbid_network
 from stac_replay import ReplayServer, available, first_pass, landsat_kelvin, slstr_box
 
 import compositing as cx
-from compositing import CatalogResponseError, CatalogUnreachableError, NoScenesError, clouds
+from compositing import (
+    CatalogResponseError,
+    CatalogUnreachableError,
+    ImageCollection,
+    NoScenesError,
+    clouds,
+)
 from compositing.geo import Grid, grid_for
 from compositing.sources import demo, stac
 from compositing.sources.dates import parse_dates
@@ -131,6 +137,12 @@ def test_earth_search_2023_item_already_harmonized_is_not_shifted_twice(replay):
                          url=replay.catalog_url("earth-search"))  # fmt: skip
     assert list(collection["id"].values) == ["S2A_13TDE_20231008_0_L2A"]
     assert_matches_demo(collection, ["B04", "B03"])
+    # Earth Engine's properties, from Earth Search's own names (mgrs:*, platform, eo:*).
+    image = ImageCollection(collection).first()
+    assert image.get("MGRS_TILE") == "13TDE"
+    assert image.get("SPACECRAFT_NAME") == "Sentinel-2A"
+    assert image.get("CLOUDY_PIXEL_PERCENTAGE") == 0.000299
+    assert image.get("system:index") == "S2A_13TDE_20231008_0_L2A"
 
 
 def test_planetary_computer_signs_offline_and_loads_both_baselines(replay, monkeypatch):
@@ -148,6 +160,12 @@ def test_planetary_computer_signs_offline_and_loads_both_baselines(replay, monke
     assert list(before["id"].values) == ["S2B_MSIL2A_20200705T101559_R065_T32TMT_20200825T083452"]
     assert calls == list(before["id"].values)  # the normal signing call path ran
     assert_matches_demo(before, ["B04", "B08"])
+    # Earth Engine's properties, from the Planetary Computer's names (s2:*, eo:cloud_cover).
+    image = ImageCollection(before).first()
+    assert image.get("MGRS_TILE") == "32TMT"
+    assert image.get("SPACECRAFT_NAME") == "Sentinel-2B"
+    assert image.get("CLOUDY_PIXEL_PERCENTAGE") == 9.336255
+    assert image.get("MEAN_SOLAR_ZENITH_ANGLE") == pytest.approx(27.7137933540773)
     # Baseline 04.00 on PC: no raster:bands at all; the +1000 comes off by the baseline.
     after = cx.load("planetary-computer", bbox=GREENLAND, dates=("2022-06-12", "2022-06-13"),
                     resolution=20, bands=["B05", "B12", "SCL"], url=url,

@@ -335,6 +335,24 @@ def land_surface_temperature(x, y, cover, ndvi, moisture, params):
 
 
 @_jit
+def cloud_class_share(xs, ys, params):
+    """The share of the points ``(xs, ys)`` (1-D) that the scene classification calls cloud
+    (SCL 8, 9 or 10: cloud over 0.3 or cirrus over 0.25), as :func:`render` computes those
+    opacities (the same lattice interpolation) but without the ground, which the cloud classes
+    do not need: a tile's cloud cover from thousands of points far apart, each with its own
+    small lattice, instead of one lattice over the whole tile."""
+    cloudy = 0
+    for n in range(xs.shape[0]):
+        x, y = xs[n], ys[n]
+        lattice, i0, j0 = field_lattice(x, x, y, y, params)
+        cloud = cloud_opacity(interpolate(lattice, i0, j0, F_CLOUD, x, y), params)
+        cirrus = cirrus_opacity(interpolate(lattice, i0, j0, F_CIRRUS, x, y), params)
+        if cloud > 0.3 or cirrus > 0.25:
+            cloudy += 1
+    return cloudy / max(xs.shape[0], 1)
+
+
+@_jit
 def _scene_classification(cover, ndvi, cloud, cirrus, shadow, toa_blue, noise):
     """A Sen2Cor-like SCL class, with its typical errors."""
     if cloud > 0.6:

@@ -39,6 +39,12 @@ class ProductMetadata:
         Its processing baseline (``"05.09"``), if it says.
     offsets
         ``BOA_ADD_OFFSET``/``RADIO_ADD_OFFSET`` per band id (``-1000.0`` from baseline 04.00).
+    uri
+        Its ``PRODUCT_URI`` without ``.SAFE``, if it says.
+    spacecraft
+        Its ``SPACECRAFT_NAME`` (``Sentinel-2A``), if it says.
+    cloud_cover
+        Its ``Cloud_Coverage_Assessment`` (percent), if it says.
     """
 
     path: Path
@@ -46,6 +52,9 @@ class ProductMetadata:
     tile: str | None
     baseline: str | None
     offsets: dict[str, float]
+    uri: str | None = None
+    spacecraft: str | None = None
+    cloud_cover: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,8 @@ def _read_product_metadata(path: str, mtime: float) -> ProductMetadata | None:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError):
         return None
-    stamp = tile = baseline = None
+    stamp = tile = baseline = uri = spacecraft = None
+    cloud_cover = None
     # The band ids of Spectral_Information_List, in case the file has none.
     names = dict(enumerate(REFLECTANCE_BANDS))
     raw_offsets: dict[int, float] = {}
@@ -91,6 +101,7 @@ def _read_product_metadata(path: str, mtime: float) -> ProductMetadata | None:
         tag = _local(element.tag)
         text = (element.text or "").strip()
         if tag == "PRODUCT_URI" and text:
+            uri = text.removesuffix(".SAFE")
             found = re.search(r"_(\d{8}T\d{6})_", text)
             stamp = found[1] if found else stamp
             found = re.search(r"_(T\d{2}[A-Z]{3})_", text)
@@ -100,6 +111,13 @@ def _read_product_metadata(path: str, mtime: float) -> ProductMetadata | None:
             stamp = digits if re.fullmatch(r"\d{8}T\d{6}", digits) else None
         elif tag == "PROCESSING_BASELINE" and text:
             baseline = text
+        elif tag == "SPACECRAFT_NAME" and text:
+            spacecraft = text
+        elif tag == "Cloud_Coverage_Assessment" and text:
+            try:
+                cloud_cover = float(text)
+            except ValueError:
+                cloud_cover = None
         elif tag == "Spectral_Information":
             band_id, physical = element.get("bandId"), element.get("physicalBand")
             if band_id is not None and physical:
@@ -110,7 +128,7 @@ def _read_product_metadata(path: str, mtime: float) -> ProductMetadata | None:
             except ValueError:
                 continue
     offsets = {names.get(i, str(i)): value for i, value in raw_offsets.items()}
-    return ProductMetadata(Path(path), stamp, tile, baseline, offsets)
+    return ProductMetadata(Path(path), stamp, tile, baseline, offsets, uri, spacecraft, cloud_cover)
 
 
 @lru_cache(maxsize=256)

@@ -30,7 +30,13 @@ from ._names import (
     resolve_paths,
 )
 from ._rasters import RasterHeader, check_north_up, open_on_grid, own_grid, read_header
-from ._safe import OFFSET_START, check_boa_offset, image_offsets, tile_metadata
+from ._safe import (
+    OFFSET_START,
+    check_boa_offset,
+    image_offsets,
+    product_metadata,
+    tile_metadata,
+)
 
 #: One image of one tile: (acquisition datetime, tile id).
 ImageKey = tuple[pd.Timestamp, str]
@@ -352,6 +358,7 @@ def _collection(
     """The images as the collection contract: coordinates per image, attrs, CRS and transform."""
     times = pd.DatetimeIndex([members[0][0] for members in image_keys])
     azimuth, zenith = _sun_angles(image_keys, groups, bands, times, grid)
+    properties = _image_properties(image_keys, groups, bands, product)
     removed = [
         max((offsets[k].get(b, 0.0) for k in members for b in bands), default=0.0)
         for members in image_keys
@@ -366,6 +373,7 @@ def _collection(
         solar_azimuth=("time", np.asarray(azimuth, dtype="float64")),
         solar_zenith=("time", np.asarray(zenith, dtype="float64")),
         boa_offset_removed=("time", np.asarray(removed, dtype="float64")),
+        **properties,
     ).transpose("time", "band", "y", "x")
     collection.name = "reflectance"
     used = [str(chosen[k][b].path) for members in image_keys for k in members for b in bands]
@@ -379,6 +387,42 @@ def _collection(
     epsg = grid.crs.to_epsg()
     collection = collection.rio.write_crs(f"EPSG:{epsg}" if epsg else grid.crs.to_wkt())
     return collection.rio.write_transform(grid.transform)
+
+
+def _image_properties(
+    image_keys: Sequence[Sequence[ImageKey]],
+    groups: BandGroups,
+    bands: Sequence[str],
+    product: str,
+) -> dict[str, tuple[str, list]]:
+    """Each image's properties (compositing.properties) from its product's ``MTD_MSI*.xml``
+    (a mosaic's first tile that has one): ``id`` (the product URI, else the acquisition and
+    tiles), ``platform``, ``cloud_cover`` (NaN without metadata) and ``mgrs_tile``."""
+    ids, platforms, covers, tiles = [], [], [], []
+    for members in image_keys:
+        meta = next(
+            (
+                found
+                for key in members
+                for band in bands
+                if (found := product_metadata(groups[key][band][0], product)) is not None
+            ),
+            None,
+        )
+        names = [tile.removeprefix("T") for _, tile in members]
+        fallback = f"{members[0][0]:%Y%m%dT%H%M%S}_" + "+".join(f"T{n}" for n in names)
+        ids.append(meta.uri if meta is not None and meta.uri else fallback)
+        platforms.append(meta.spacecraft if meta is not None and meta.spacecraft else "")
+        covers.append(
+            meta.cloud_cover if meta is not None and meta.cloud_cover is not None else np.nan
+        )
+        tiles.append("+".join(names))
+    return {
+        "id": ("time", ids),
+        "platform": ("time", platforms),
+        "cloud_cover": ("time", covers),
+        "mgrs_tile": ("time", tiles),
+    }
 
 
 def _sun_angles(

@@ -429,7 +429,9 @@ def item_cloud_covers(items: Sequence[pystac.Item]) -> np.ndarray:
 def item_coords(
     items: Sequence[pystac.Item], *, cloud_cover: bool = True
 ) -> dict[str, tuple[str, Any]]:
-    """Per-image coordinates along ``time``: ``platform``, ``cloud_cover`` (if asked) and ``id``.
+    """Per-image coordinates along ``time``: ``platform``, ``cloud_cover`` (if asked), ``id``
+    and ``mgrs_tile`` (if the items name their tile): Earth Engine's ``SPACECRAFT_NAME``,
+    ``CLOUDY_PIXEL_PERCENTAGE``, ``system:index`` and ``MGRS_TILE`` (compositing.properties).
 
     Parameters
     ----------
@@ -444,7 +446,25 @@ def item_coords(
     if cloud_cover:
         coords["cloud_cover"] = ("time", item_cloud_covers(items))
     coords["id"] = ("time", [item.id for item in items])
+    tiles = [item_mgrs_tile(item) for item in items]
+    if any(tiles):
+        coords["mgrs_tile"] = ("time", tiles)
     return coords
+
+
+def item_mgrs_tile(item: pystac.Item) -> str:
+    """The item's MGRS tile (``10SEG``) as each catalog writes it (the Planetary Computer's
+    ``s2:mgrs_tile``, Earth Search's ``mgrs:*``, the ``grid:code`` extension), else ``""``."""
+    properties = item.properties
+    if properties.get("s2:mgrs_tile"):
+        return str(properties["s2:mgrs_tile"]).removeprefix("T")
+    zone, band, square = (
+        properties.get(f"mgrs:{k}") for k in ("utm_zone", "latitude_band", "grid_square")
+    )
+    if zone is not None and band and square:
+        return f"{int(zone):02d}{band}{square}"
+    code = str(properties.get("grid:code", ""))
+    return code.removeprefix("MGRS-") if code.startswith("MGRS-") else ""
 
 
 def _iso(timestamp: pd.Timestamp) -> str:
