@@ -110,6 +110,7 @@ def _closer(dashboard: Dashboard):
     computations = dashboard.computations
     count_later, delay, release_links = count_when_quiet, COUNT_DELAY_S, _release_unrendered_links
     lingering, most_retries, holder_chains = closed_dashboards_alive, COUNT_RETRIES, chains_up
+    weakly = weakref.ref
 
     def count(retries: int = most_retries) -> None:
         release_links()  # now: Panel's own cleanup of the session ran after this callback
@@ -122,7 +123,7 @@ def _closer(dashboard: Dashboard):
         if held and retries:
             count_later(delay * (most_retries - retries + 2), lambda: count(retries - 1))
         elif held:  # for good: say what holds them (a leak seen once then says where it is)
-            first = weakref.ref(held[0])
+            first = weakly(held[0])
             del held  # this frame's own reference would be the first holder found
             for chain in holder_chains(first()):
                 warn("a closed dashboard is still held: %s", chain)

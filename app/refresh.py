@@ -125,6 +125,8 @@ class Refresh(param.Parameterized):
         #: The session's document in ``panel serve`` (every change to the page is made in it).
         self._document = pn.state.curdoc if served() else None
         self._closed = False
+        #: Changes handed to the page and not applied yet (see _on_page), failed at close.
+        self._waiting_changes: set[asyncio.Future] = set()
         #: When the last refresh started (time.monotonic), and the merged request waiting for
         #: the rate limit's interval, if any.
         self._last_start = -math.inf
@@ -234,6 +236,13 @@ class Refresh(param.Parameterized):
         self._merged = None
         self._document = None
         self._last_report = None
+        # A change queued on the page when the session ended never runs (Bokeh drops a
+        # destroyed document's callbacks): its job would wait forever, and Panel keeps running
+        # tasks, so the job, this refresh and the dashboard stayed in memory for good.
+        for waiting in list(self._waiting_changes):
+            if not waiting.done():
+                waiting.set_exception(SessionClosedError())
+        self._waiting_changes.clear()
 
     async def _on_page(self, change: Callable[[], None]) -> None:
         """Make a change to the page: in ``panel serve``, in a callback of the session's
@@ -268,7 +277,11 @@ class Refresh(param.Parameterized):
             document.add_next_tick_callback(apply)
         except Exception as error:  # a destroyed session's document takes no callbacks
             raise SessionClosedError() from error
-        await done
+        self._waiting_changes.add(done)
+        try:
+            await done
+        finally:
+            self._waiting_changes.discard(done)
 
     def _run_synchronously(self, job: Job | None) -> None:
         self._sync_depth += 1

@@ -20,12 +20,14 @@ import xarray as xr
 from bokeh.document import Document
 from panel.io.state import set_curdoc
 
+from app import Dashboard
 from app.cache import LRUCache, weigh
 from app.computations import MAX_THINNING, AreaRequest, Computations, shared_computations
 from app.errors import describe
 from app.jobs import FairSlots, LatestOnly, SupersededError
 from app.limits import HOSTED, LOCAL, LimitError, Limits, limits_from
 from app.packed import MASKED, pack, unpack
+from app.refresh import SessionClosedError
 from app.settings import Settings, SettingsError
 from app.snap_back import SnapBackCheckBoxGroup, SnapBackSelect
 from app.view import initial_view, plan_view
@@ -175,6 +177,34 @@ def test_a_closed_session_runs_nothing_more():
     jobs.shutdown()
     with pytest.raises(SupersededError):
         asyncio.run(jobs.run(generation, lambda: "late"))
+
+
+class _DroppingDocument:
+    """A destroyed session's document: it takes next-tick callbacks and never runs them."""
+
+    def __init__(self) -> None:
+        self.callbacks: list = []
+
+    def add_next_tick_callback(self, callback) -> None:
+        self.callbacks.append(callback)
+
+
+def test_a_change_queued_on_a_page_that_closes_does_not_wait_forever():
+    """The race behind a closed session's dashboard staying in memory: a refresh handed a change
+    to the page, the session ended before the page ran it, and the job waited for good (Panel
+    keeps running tasks, and the task held the dashboard)."""
+    refresh = Dashboard().refresh
+
+    async def main() -> None:
+        refresh._document = _DroppingDocument()
+        waiting = asyncio.ensure_future(refresh._on_page(lambda: None))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()  # the page never runs the change
+        refresh.close()
+        with pytest.raises(SessionClosedError):
+            await asyncio.wait_for(waiting, 5)
+
+    asyncio.run(main())
 
 
 # --- packed collections ---------------------------------------------------------------------
