@@ -18,7 +18,7 @@ import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is reada
 
 from .contract import check_collection, check_image
 from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
-from .facade import Filter, Geometry, Image, ImageCollection
+from .facade import Filter, Geometry, Image, ImageCollection, Reducer
 from .reducers import METHODS, composite
 from .sources import load, load_lst
 from .thermal import SharpenResult, sharpen, sharpen_files
@@ -33,6 +33,7 @@ __all__ = [
     "Image",
     "ImageCollection",
     "NoScenesError",
+    "Reducer",
     "check_collection",
     "check_image",
     "composite",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_facade import BANDS, make_collection
 
-from compositing.facade import Image, ImageCollection
+from compositing.facade import Geometry, Image, ImageCollection
 
 
 @pytest.fixture
@@ -173,3 +173,50 @@ def test_algebra_inside_map_applies_to_every_image():
     out = ImageCollection(data).map(lambda i: (i.select("B8") - i.select("B4")).rename("d")).data
     expected = data.sel(band="B8").values - data.sel(band="B4").values
     np.testing.assert_array_equal(out.values[:, 0], expected)
+
+
+# --- geometries and clip --------------------------------------------------------------------
+
+
+def _centres(image: Image) -> tuple[np.ndarray, np.ndarray]:
+    return np.meshgrid(image.data["x"].values, image.data["y"].values)
+
+
+def test_clip_to_a_polygon_keeps_the_pixels_whose_centre_is_inside(image):
+    from matplotlib.path import Path as PolygonPath
+    from pyproj import Transformer
+
+    ring = [[-122.3735, 37.4478], [-122.3722, 37.4479], [-122.3726, 37.4488]]
+    clipped = image.clip(Geometry.Polygon([ring]))
+    # numpy: matplotlib's point-in-polygon on the corners projected (edges short: straight).
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32610", always_xy=True)
+    corners = np.array([to_utm.transform(lon, lat) for lon, lat in ring])
+    xs, ys = _centres(image)
+    inside = PolygonPath(corners).contains_points(np.c_[xs.ravel(), ys.ravel()]).reshape(xs.shape)
+    assert 0 < inside.sum() < inside.size  # the polygon cuts the image
+    expected = np.where(inside, image.data.values, np.nan)
+    np.testing.assert_array_equal(clipped.data.values, expected)
+    assert Geometry.Polygon(ring) == Geometry.Polygon([ring])  # both of Earth Engine's forms
+
+
+def test_a_buffered_point_clips_a_disc_of_that_radius(image):
+    from pyproj import Transformer
+
+    lon, lat = -122.373, 37.448
+    clipped = image.clip(Geometry.Point(lon, lat).buffer(50)).data.values
+    cx, cy = Transformer.from_crs("EPSG:4326", "EPSG:32610", always_xy=True).transform(lon, lat)
+    xs, ys = _centres(image)
+    distance = np.hypot(xs - cx, ys - cy)
+    valid = ~np.isnan(image.data.values[BANDS.index("B4")])
+    kept = ~np.isnan(clipped[BANDS.index("B4")])
+    assert kept[valid & (distance < 49)].all() and not kept[valid & (distance > 51)].any()
+    assert (valid & (distance < 49)).any() and (valid & (distance > 51)).any()
+
+
+def test_geometry_errors_say_what_to_give():
+    with pytest.raises(ValueError, match="at least three"):
+        Geometry.Polygon([[-122.4, 37.4], [-122.3, 37.4]])
+    with pytest.raises(ValueError, match="holes"):
+        Geometry.Polygon([[[0, 0], [1, 0], [1, 1]], [[0.2, 0.2], [0.3, 0.2], [0.3, 0.3]]])
+    with pytest.raises(ValueError, match="covers no pixel.*buffer"):
+        ImageCollection(make_collection()).first().clip(Geometry.Point(-122.373, 37.448))

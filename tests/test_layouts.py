@@ -375,6 +375,15 @@ _FACADE_CASES["Image.where"] = Case(
     _random,
     (IM.where,),
 )
+_FACADE_CASES["Image.clip"] = Case(
+    _map(
+        lambda i: i.clip(
+            Geometry.Polygon([[-122.3752, 37.4393], [-122.3745, 37.4393], [-122.375, 37.4397]])
+        )
+    ),
+    _random,
+    (IM.clip,),
+)
 _FACADE_CASES["Image.expression"] = Case(
     _map(
         lambda i: i.expression(
@@ -427,6 +436,8 @@ EXCLUDED = {
     "facade.ImageCollection.aggregate_array": "returns a list of property values",
     "facade.ImageCollection.property_names": "returns a list of str",
     "compositing.Filter": "a test of properties (no array); the filter cases use it",
+    "compositing.Reducer": "a reduction of values (no array); reduce_region uses it",
+    "facade.Image.reduce_region": "returns numbers (chunked = numpy in test_facade_regions)",
 }
 
 

@@ -35,5 +35,6 @@ from ._collection import ImageCollection
 from ._filters import Filter
 from ._geometry import Geometry
 from ._image import Image
+from ._reducer import Reducer
 
-__all__ = ["Filter", "Geometry", "Image", "ImageCollection"]
+__all__ = ["Filter", "Geometry", "Image", "ImageCollection", "Reducer"]

@@ -1,15 +1,24 @@
-"""Geometries in lon/lat (EPSG:4326), as ``ee.Geometry.Point`` and ``ee.Geometry.Rectangle``."""
+"""Geometries in lon/lat (EPSG:4326), as ``ee.Geometry.Point``, ``Rectangle`` and ``Polygon``,
+with ``buffer`` in metres, and which pixels of a grid a geometry covers (for ``clip``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import dask.array as da
 import numpy as np
+import shapely
+import xarray as xr
 
+from ..geo import LONLAT, transformer, utm_crs
 from ._arrays import is_number
 
-__all__ = ["Geometry", "as_geometry"]
+__all__ = ["Geometry", "as_geometry", "covered_pixels"]
+
+#: Points added along each edge before a polygon is projected (its edges are straight in
+#: lon/lat, curved in a UTM grid).
+EDGE_POINTS = 16
 
 
 @dataclass(frozen=True)
@@ -22,10 +31,65 @@ class Geometry:
         ``(west, south, east, north)`` in degrees; a point has ``west == east``, ``south == north``.
     is_point
         Whether this is a point (only changes how it is described in messages).
+    ring
+        A polygon's outer ring, ``((lon, lat), ...)`` (None for a point or a rectangle).
     """
 
     bounds: tuple[float, float, float, float]
     is_point: bool = False
+    ring: tuple[tuple[float, float], ...] | None = None
+
+    @classmethod
+    def Polygon(cls, coords: Sequence) -> Geometry:  # noqa: N802 (Earth Engine's name)
+        """``Geometry.Polygon([[[lon, lat], ...]])`` (a list of rings: only the outer one),
+        ``Polygon([[lon, lat], ...])`` or ``Polygon([lon, lat, lon, lat, ...])``, as in Earth
+        Engine. The ring closes itself."""
+        points = np.asarray(coords, dtype=float)
+        if points.ndim == 3:
+            if points.shape[0] != 1:
+                raise ValueError(
+                    "Geometry.Polygon: holes (more than one ring) are not supported; give the "
+                    "outer ring only."
+                )
+            points = points[0]
+        elif points.ndim == 1 and points.size % 2 == 0:
+            points = points.reshape(-1, 2)
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) < 3:
+            raise ValueError(
+                "Geometry.Polygon takes at least three (lon, lat) corners, e.g. "
+                f"[[[-122.4, 37.4], [-122.3, 37.4], [-122.3, 37.5]]], not {coords!r}."
+            )
+        ring = tuple((float(lon), float(lat)) for lon, lat in points)
+        if not shapely.Polygon(ring).is_valid:
+            raise ValueError("Geometry.Polygon: the ring crosses itself; order its corners.")
+        west, south = points.min(axis=0)
+        east, north = points.max(axis=0)
+        return cls((float(west), float(south), float(east), float(north)), ring=ring)
+
+    def buffer(self, distance: float) -> Geometry:
+        """This geometry grown by ``distance`` metres (shrunk if negative), as
+        ``Geometry.buffer``: computed in the UTM zone of its centre, so a point becomes a disc
+        of that radius on the ground."""
+        if not is_number(distance):
+            raise TypeError(f"buffer takes a distance in metres, not {distance!r}.")
+        lon, lat = (self.bounds[0] + self.bounds[2]) / 2, (self.bounds[1] + self.bounds[3]) / 2
+        utm = utm_crs(lon, lat)
+        shape = shapely.transform(
+            self.shape(), transformer(LONLAT, utm).transform, interleaved=False
+        )
+        grown = shape.buffer(float(distance), quad_segs=16)
+        if grown.is_empty:
+            raise ValueError(f"buffer({distance}): nothing is left of {self.description}.")
+        back = shapely.transform(grown, transformer(utm, LONLAT).transform, interleaved=False)
+        return Geometry.Polygon(list(back.exterior.coords)[:-1])
+
+    def shape(self) -> shapely.Geometry:
+        """The geometry as a shapely one, in lon/lat."""
+        if self.ring is not None:
+            return shapely.Polygon(self.ring)
+        if self.is_point:
+            return shapely.Point(self.bounds[:2])
+        return shapely.box(*self.bounds)
 
     @classmethod
     def Point(cls, *coords: float | Sequence[float]) -> Geometry:
@@ -65,6 +129,8 @@ class Geometry:
         """How messages name it: ``the point (lon, lat)`` or ``the rectangle (w, s, e, n)``."""
         if self.is_point:
             return f"the point {self.bounds[:2]}"
+        if self.ring is not None:
+            return f"the polygon of {len(self.ring)} corners in {self.bounds}"
         return f"the rectangle {self.bounds}"
 
 
@@ -89,3 +155,51 @@ def as_geometry(geometry: object) -> Geometry:
         f"filter_bounds takes a Geometry.Point/Rectangle, a (lon, lat) point or a "
         f"(west, south, east, north) box in degrees, not {geometry!r}."
     )
+
+
+def covered_pixels(array: xr.DataArray, geometry: Geometry) -> xr.DataArray:
+    """True for the pixels of ``array``'s grid whose centre lies in ``geometry`` (on its edge
+    counts as in), as a ``(y, x)`` array chunked as ``array``'s ``y`` and ``x``: lazy, one
+    block per spatial chunk.
+
+    Raises
+    ------
+    ValueError
+        The array has no CRS, or the geometry is a point (which covers no pixel's centre).
+    """
+    if geometry.is_point:
+        raise ValueError(
+            "clip: a point covers no pixel; give an area, e.g. Geometry.Point(...).buffer(100)."
+        )
+    crs = array.rio.crs
+    if crs is None:
+        raise ValueError(
+            "clip needs the image's CRS, and it has none: set it with "
+            "`data = data.rio.write_crs('EPSG:32610')` (import rioxarray; use your CRS)."
+        )
+    shape = shapely.segmentize(geometry.shape(), _edge_step(geometry))
+    on_grid = shapely.transform(shape, transformer(LONLAT, crs).transform, interleaved=False)
+    shapely.prepare(on_grid)
+    x, y = array["x"].values, array["y"].values
+
+    def block(y_part: np.ndarray, x_part: np.ndarray) -> np.ndarray:
+        xs, ys = np.meshgrid(x_part, y_part)
+        return shapely.intersects_xy(on_grid, xs, ys)
+
+    if array.chunks is None:
+        covered = block(y, x)
+    else:
+        y_chunks = array.chunks[array.get_axis_num("y")]
+        x_chunks = array.chunks[array.get_axis_num("x")]
+        covered = da.blockwise(
+            block, "yx",
+            da.from_array(y, chunks=(y_chunks,)), "y",
+            da.from_array(x, chunks=(x_chunks,)), "x",
+            dtype=bool,
+        )  # fmt: skip
+    return xr.DataArray(covered, dims=("y", "x"), coords={"y": y, "x": x})
+
+
+def _edge_step(geometry: Geometry) -> float:
+    west, south, east, north = geometry.bounds
+    return max(east - west, north - south, 1e-9) / EDGE_POINTS

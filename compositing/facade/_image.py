@@ -27,6 +27,8 @@ from ._arrays import (
     select_bands,
 )
 from ._expression import evaluate
+from ._geometry import Geometry, as_geometry, covered_pixels
+from ._reducer import Reducer
 
 __all__ = ["Image", "Operand", "wrap_image"]
 
@@ -389,6 +391,83 @@ class Image:
         value_array = value_array if isinstance(value_array, xr.DataArray) else float(value_array)
         return self._finish(where(left, test_array, value_array), names)
 
+    def clip(self, geometry: Geometry | Sequence[float]) -> Image:
+        """Masked outside ``geometry``, as ``clip``: a pixel stays when its centre lies in it
+        (or on its edge). The grid stays as it is (Earth Engine also drops the pixels outside
+        from the footprint; here they are masked, as every image of a collection shares one
+        grid).
+
+        Parameters
+        ----------
+        geometry
+            ``Geometry.Rectangle``, ``Geometry.Polygon`` (a point's ``buffer`` too), or a
+            ``(west, south, east, north)`` box in degrees.
+        """
+        covered = covered_pixels(self._array, as_geometry(geometry))
+        out = self._array.where(covered)
+        out.attrs = dict(self._array.attrs)
+        return wrap_image(out)
+
+    def reduce_region(
+        self,
+        reducer: Reducer,
+        geometry: Geometry | Sequence[float] | None = None,
+        scale: float | None = None,
+        maxPixels: float = 1e7,  # noqa: N803 (Earth Engine's name)
+    ) -> dict[str, float | None]:
+        """The reducer's outputs over the pixels whose centre lies in ``geometry``, band by band,
+        as ``reduceRegion``: keys are band names (``'B4'``) for a one-output reducer, else
+        ``'B4_p25'``... Masked pixels are left out; a band with none valid gives None.
+
+        Computes (the region's pixels only, not the whole image).
+
+        Parameters
+        ----------
+        reducer
+            A :class:`Reducer` (``Reducer.mean()``, ``Reducer.percentile([25, 75])``...).
+        geometry
+            The region (default: the whole image).
+        scale
+            The pixel size in metres to reduce at: the image's own (default), or a whole
+            multiple of it, the image then averaged to that size first (Earth Engine's mean
+            pyramid).
+        maxPixels
+            The most pixels the region may hold, as in Earth Engine (an error says so).
+        """
+        if not isinstance(reducer, Reducer):
+            raise TypeError(
+                f"reduce_region takes a Reducer (e.g. Reducer.mean()), not {reducer!r}."
+            )
+        array = self._array
+        if "time" in array.dims:
+            raise ValueError("reduce_region: take one image first (this is a stack of images).")
+        array = _at_scale(array, scale)
+        if geometry is not None:
+            covered = covered_pixels(array, as_geometry(geometry)).values
+            rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+            if not rows.size:
+                raise ValueError(
+                    f"reduce_region: {as_geometry(geometry).description} covers no pixel "
+                    "centre of the image; give a larger region or a finer scale."
+                )
+            window = {"y": slice(rows[0], rows[-1] + 1), "x": slice(cols[0], cols[-1] + 1)}
+            array = array.isel(window).where(covered[window["y"], window["x"]])
+            n_pixels = int(covered.sum())
+        else:
+            n_pixels = array.sizes["y"] * array.sizes["x"]
+        if n_pixels > maxPixels:
+            raise ValueError(
+                f"reduce_region: the region has {n_pixels} pixels, more than maxPixels="
+                f"{maxPixels:g}; pass a larger maxPixels, a coarser scale or a smaller region."
+            )
+        values = np.asarray(array.values)
+        single = len(reducer.output_names()) == 1
+        result: dict[str, float | None] = {}
+        for index, band in enumerate(band_names(array)):
+            for name, value in reducer.apply(values[index]).items():
+                result[band if single else f"{band}_{name}"] = value
+        return result
+
     def expression(self, text: str, images: Mapping[str, Image | float] | None = None) -> Image:
         """Earth Engine's expression language (see :mod:`compositing.facade._expression`):
         ``image.expression("2.5 * (NIR - RED) / (NIR + 6 * RED - 7.5 * BLUE + 1)",
@@ -501,6 +580,7 @@ class Image:
     updateMask = update_mask  # noqa: N815 (Earth Engine's name)
     normalizedDifference = normalized_difference  # noqa: N815 (Earth Engine's name)
     selfMask = self_mask  # noqa: N815 (Earth Engine's name)
+    reduceRegion = reduce_region  # noqa: N815 (Earth Engine's name)
 
 
 def _property_pairs(args: tuple) -> dict[str, object]:
@@ -531,3 +611,20 @@ def _quietly(op: Callable) -> Callable:
             return op(a, b)
 
     return quiet
+
+
+def _at_scale(array: xr.DataArray, scale: float | None) -> xr.DataArray:
+    """``array`` at ``scale`` metres: as it is, or averaged over whole blocks of pixels."""
+    if scale is None:
+        return array
+    resolution = float(abs(array["x"].values[1] - array["x"].values[0]))
+    factor = float(scale) / resolution
+    if factor < 1 - 1e-6 or abs(factor - round(factor)) > 1e-6:
+        raise ValueError(
+            f"reduce_region: scale {scale:g} m is not a whole multiple of the image's "
+            f"{resolution:g} m pixels; give one (or load the image at that resolution)."
+        )
+    if round(factor) == 1:
+        return array
+    blocks = int(round(factor))
+    return array.coarsen(y=blocks, x=blocks, boundary="trim").mean(keep_attrs=True)

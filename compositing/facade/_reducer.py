@@ -1,0 +1,160 @@
+"""Reducers, as ``ee.Reducer``: what ``Image.reduceRegion`` computes over a region's pixels.
+
+Each reducer names its outputs as Earth Engine does (``mean``, ``p25``, ``min``/``max``...);
+``reduceRegion`` keys them by band (``B4`` for a one-output reducer, ``B4_p25`` otherwise).
+Masked pixels are left out, as in Earth Engine; a band with no valid pixel gives None.
+
+Percentiles are exact: linear between the two closest ranks (numpy's default), so ``p50`` is
+the median, ``p0`` the minimum and ``p100`` the maximum. Earth Engine documents only that small
+inputs are "computed directly" (larger ones come from a histogram, approximately); the rule
+for the direct case is this one's choice, written here. ``stdDev`` and ``variance`` are the
+population's (divide by n), as Earth Engine's; ``sampleStdDev``/``sampleVariance`` divide by
+n - 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Reducer"]
+
+
+def _mode(values: np.ndarray) -> float:
+    """The most frequent value; ties give the smallest (as the collection's ``mode``)."""
+    unique, counts = np.unique(values, return_counts=True)
+    return float(unique[np.argmax(counts)])
+
+
+_SINGLE: dict[str, Callable[[np.ndarray], float]] = {
+    "mean": lambda v: float(np.mean(v, dtype=np.float64)),
+    "median": lambda v: float(np.median(v)),
+    "min": lambda v: float(np.min(v)),
+    "max": lambda v: float(np.max(v)),
+    "sum": lambda v: float(np.sum(v, dtype=np.float64)),
+    "product": lambda v: float(np.prod(v, dtype=np.float64)),
+    "count": lambda v: float(v.size),
+    "mode": _mode,
+    "stdDev": lambda v: float(np.std(v, dtype=np.float64)),
+    "variance": lambda v: float(np.var(v, dtype=np.float64)),
+    "sampleStdDev": lambda v: float(np.std(v, dtype=np.float64, ddof=1)) if v.size > 1 else None,
+    "sampleVariance": lambda v: float(np.var(v, dtype=np.float64, ddof=1)) if v.size > 1 else None,
+}
+
+
+@dataclass(frozen=True)
+class Reducer:
+    """A reduction of many values to named outputs, as ``ee.Reducer``.
+
+    Parameters
+    ----------
+    outputs
+        ``(output name, function of the valid values)`` pairs, in order.
+    """
+
+    outputs: tuple[tuple[str, Callable[[np.ndarray], float | None]], ...]
+
+    def output_names(self) -> list[str]:
+        """The names of the outputs (``['p25', 'p75']``...)."""
+        return [name for name, _ in self.outputs]
+
+    def apply(self, values: np.ndarray) -> dict[str, float | None]:
+        """The outputs for ``values`` (NaN = masked, left out); None where nothing is valid
+        (``count`` gives 0)."""
+        valid = np.asarray(values, dtype=np.float64).ravel()
+        valid = valid[~np.isnan(valid)]
+        return {
+            name: (0.0 if name == "count" else None) if not valid.size else function(valid)
+            for name, function in self.outputs
+        }
+
+    def combine(
+        self, other: Reducer, outputPrefix: str = "", sharedInputs: bool = False
+    ) -> Reducer:  # noqa: N803, E501 (Earth Engine's names)
+        """This reducer's outputs, then ``other``'s (with ``outputPrefix``), as
+        ``Reducer.combine`` (the inputs are always shared: every reducer sees every band)."""
+        if not isinstance(other, Reducer):
+            raise TypeError(f"combine takes a Reducer, not {type(other).__name__}.")
+        prefixed = tuple((outputPrefix + name, function) for name, function in other.outputs)
+        names = self.output_names() + [name for name, _ in prefixed]
+        if len(set(names)) != len(names):
+            raise ValueError(f"combine: output names {names} repeat; give an outputPrefix.")
+        return Reducer(self.outputs + prefixed)
+
+    @classmethod
+    def _single(cls, name: str) -> Reducer:
+        return cls(((name, _SINGLE[name]),))
+
+    @classmethod
+    def mean(cls) -> Reducer:
+        return cls._single("mean")
+
+    @classmethod
+    def median(cls) -> Reducer:
+        return cls._single("median")
+
+    @classmethod
+    def min(cls) -> Reducer:
+        return cls._single("min")
+
+    @classmethod
+    def max(cls) -> Reducer:
+        return cls._single("max")
+
+    @classmethod
+    def sum(cls) -> Reducer:
+        return cls._single("sum")
+
+    @classmethod
+    def product(cls) -> Reducer:
+        return cls._single("product")
+
+    @classmethod
+    def count(cls) -> Reducer:
+        return cls._single("count")
+
+    @classmethod
+    def mode(cls) -> Reducer:
+        return cls._single("mode")
+
+    @classmethod
+    def stdDev(cls) -> Reducer:  # noqa: N802 (Earth Engine's name)
+        return cls._single("stdDev")
+
+    @classmethod
+    def variance(cls) -> Reducer:
+        return cls._single("variance")
+
+    @classmethod
+    def sampleStdDev(cls) -> Reducer:  # noqa: N802 (Earth Engine's name)
+        return cls._single("sampleStdDev")
+
+    @classmethod
+    def sampleVariance(cls) -> Reducer:  # noqa: N802 (Earth Engine's name)
+        return cls._single("sampleVariance")
+
+    @classmethod
+    def minMax(cls) -> Reducer:  # noqa: N802 (Earth Engine's name)
+        return cls((("min", _SINGLE["min"]), ("max", _SINGLE["max"])))
+
+    @classmethod
+    def percentile(
+        cls,
+        percentiles: Sequence[float],
+        outputNames: Sequence[str] | None = None,  # noqa: N803
+    ) -> Reducer:
+        """Exact percentiles (see the module), named ``p25``... or ``outputNames``."""
+        wanted = [float(p) for p in percentiles]
+        if not wanted or not all(0 <= p <= 100 for p in wanted):
+            raise ValueError(f"percentile takes percentiles from 0 to 100, not {percentiles!r}.")
+        names = list(outputNames) if outputNames is not None else [f"p{p:g}" for p in wanted]
+        if len(names) != len(wanted):
+            raise ValueError(f"percentile: {len(names)} outputNames for {len(wanted)} percentiles.")
+        return cls(
+            tuple(
+                (name, lambda v, p=p: float(np.percentile(v, p)))
+                for name, p in zip(names, wanted, strict=True)
+            )
+        )
