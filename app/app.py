@@ -18,6 +18,7 @@ if sys.path[0] != REPOSITORY:
 
 import logging  # noqa: E402
 import os  # noqa: E402
+import time  # noqa: E402
 import weakref  # noqa: E402
 
 import panel as pn  # noqa: E402
@@ -73,8 +74,10 @@ PANEL_DOCUMENT_CACHES = ("_stylesheets", "_onload", "_change_callbacks", "_sessi
 COUNT_DELAY_S = 1.0
 #: Counts again while closed dashboards are still in memory, each a second later than the last
 #: (the last about 45 s after the sessions ended: a loaded CI machine once showed one closed
-#: dashboard still held 20 s after). If one is still held then, the log says what holds it.
+#: dashboard still held 20 s after).
 COUNT_RETRIES = 8
+#: The retry (about 10 s after the sessions ended) at which a dashboard still held is explained.
+EXPLAIN_AT_RETRY = 3
 
 
 def _release_unrendered_links(registry=Callback.registry) -> None:
@@ -110,7 +113,8 @@ def _closer(dashboard: Dashboard):
     computations = dashboard.computations
     count_later, delay, release_links = count_when_quiet, COUNT_DELAY_S, _release_unrendered_links
     lingering, most_retries, holder_chains = closed_dashboards_alive, COUNT_RETRIES, chains_up
-    weakly = weakref.ref
+    weakly, clock = weakref.ref, time.perf_counter
+    explain_at = COUNT_RETRIES - EXPLAIN_AT_RETRY
 
     def count(retries: int = most_retries) -> None:
         release_links()  # now: Panel's own cleanup of the session ran after this callback
@@ -120,14 +124,19 @@ def _closer(dashboard: Dashboard):
         # worker holds it, or a collection frees what the next release of links lets go. Count
         # again, a little later each time, until none is left or the retries run out.
         held = lingering()
-        if held and retries:
-            count_later(delay * (most_retries - retries + 2), lambda: count(retries - 1))
-        elif held:  # for good: say what holds them (a leak seen once then says where it is)
+        if held and retries == explain_at:
+            # Still held about 10 s on: say what holds it, once (the search takes seconds with
+            # a class in memory; a leak seen once on a loaded machine then says where it is).
             first = weakly(held[0])
             del held  # this frame's own reference would be the first holder found
-            for chain in holder_chains(first()):
+            started = clock()
+            chains = holder_chains(first())
+            for chain in chains or ["nothing the collector tracks (a C extension?)"]:
                 warn("a closed dashboard is still held: %s", chain)
-            return
+            info("holders searched in %.1f s", clock() - started)
+            held = lingering()
+        if held and retries:
+            count_later(delay * (most_retries - retries + 2), lambda: count(retries - 1))
         del held
 
     def closed(session_context) -> None:
