@@ -17,6 +17,8 @@ __all__ = [
     "UNARY",
     "logical",
     "logical_not",
+    "power",
+    "remainder",
     "round_half_up",
     "self_mask",
     "unmask",
@@ -55,6 +57,20 @@ UNARY: dict[str, Callable[[xr.DataArray], xr.DataArray]] = {
     "cos": np.cos,
     "tan": np.tan,
 }
+
+
+def power(a: xr.DataArray, b: xr.DataArray | float) -> xr.DataArray:
+    """``pow``: ``a ** b`` (NaN, so masked, where it is not a real number)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return a**b
+
+
+def remainder(a: xr.DataArray, b: xr.DataArray | float) -> xr.DataArray:
+    """``mod``: the remainder of ``a / b`` with the sign of ``a`` (JavaScript's ``%``); masked
+    where ``b`` is 0."""
+    b = b.where(b != 0) if isinstance(b, xr.DataArray) else (b if b != 0 else np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.fmod(a, b)
 
 
 def logical(op: Callable) -> Callable:

@@ -13,7 +13,16 @@ import xarray as xr
 
 from ..contract import COLLECTION_DIMS, band_names, check_collection, check_image
 from ..properties import get_property, property_names, set_property
-from ._algebra import UNARY, logical, logical_not, self_mask, unmask, where
+from ._algebra import (
+    UNARY,
+    logical,
+    logical_not,
+    power,
+    remainder,
+    self_mask,
+    unmask,
+    where,
+)
 from ._arrays import (
     canonical,
     check_same_grid,
@@ -290,12 +299,12 @@ class Image:
 
     def pow(self, other: Operand) -> Image:
         """``self ** other`` band by band (masked where the result is not a number)."""
-        return self._binary(other, _quietly(operator.pow), "pow")
+        return self._binary(other, power, "pow")
 
     def mod(self, other: Operand) -> Image:
         """The remainder of ``self / other``, with the sign of ``self`` (JavaScript's ``%``);
         masked where ``other`` is 0."""
-        return self._binary(other, _quietly(np.fmod), "mod")
+        return self._binary(other, remainder, "mod")
 
     def min(self, other: Operand) -> Image:
         """The smaller of ``self`` and ``other``, pixel by pixel (masked where either is)."""
@@ -598,19 +607,6 @@ def wrap_image(array: xr.DataArray) -> Image:
     image = Image.__new__(Image)
     image._array = canonical(array)
     return image
-
-
-def _quietly(op: Callable) -> Callable:
-    """``op`` of two operands without numpy's warnings outside its domain (NaN: masked), and
-    masked where the second operand is 0 for ``fmod``."""
-
-    def quiet(a: xr.DataArray, b: xr.DataArray | float) -> xr.DataArray:
-        if op is np.fmod:
-            b = b.where(b != 0) if isinstance(b, xr.DataArray) else (b if b != 0 else np.nan)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return op(a, b)
-
-    return quiet
 
 
 def _at_scale(array: xr.DataArray, scale: float | None) -> xr.DataArray:
