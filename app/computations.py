@@ -43,7 +43,6 @@ from typing import Protocol, TypeVar
 import numpy as np
 import pandas as pd
 import xarray as xr
-from dask.callbacks import Callback
 
 import compositing
 from compositing import clouds, thermal
@@ -326,8 +325,8 @@ class Computations:
         return lazy
 
     def _compute(self, lazy: xr.DataArray) -> xr.DataArray:
-        with _DaskProgress(_PROGRESS.get(), self.limits):
-            return lazy.compute()
+        progress = _DaskProgress(_PROGRESS.get(), self.limits)
+        return lazy.compute(callbacks=progress.callbacks())
 
     def _compute_packed(self, lazy: xr.DataArray) -> xr.DataArray:
         """A lazy collection computed a few images at a time into ``uint16`` (:mod:`app.packed`):
@@ -343,8 +342,9 @@ class Computations:
                 if report is not None:
                     report((index + fraction) / len(steps))
 
-            with _DaskProgress(part, self.limits, started):
-                pack_values(lazy.isel(time=step).values, out=packed[step])
+            progress = _DaskProgress(part, self.limits, started)
+            part_values = lazy.isel(time=step).compute(callbacks=progress.callbacks()).values
+            pack_values(part_values, out=packed[step])
         return lazy.copy(data=packed)
 
     # --- cloud masks ------------------------------------------------------------------------
@@ -496,9 +496,14 @@ class Computations:
         )
 
 
-class _DaskProgress(Callback):
+class _DaskProgress:
     """Reports the share of finished dask tasks (local schedulers only), and stops a computation
     that runs past ``limits.max_run_s`` (counted from ``started``) with a :class:`LimitError`.
+
+    It is handed to one computation (``compute(callbacks=progress.callbacks())``), never
+    registered in dask's global ``Callback.active``: dask swaps that set out and back around each
+    computation, so two sessions' computations on two threads could leave one callback (and the
+    closed dashboard it reports to) in it forever.
 
     Parameters
     ----------
@@ -513,13 +518,20 @@ class _DaskProgress(Callback):
     def __init__(
         self, report: ProgressReport | None, limits: Limits, started: float | None = None
     ) -> None:
-        super().__init__()
         self.report = report
         self.max_run_s = limits.max_run_s
         self.cap_text = limits.cap_text("one computation")
         self.started = time.monotonic() if started is None else started
         self.total = 0
         self.done = 0
+
+    def callbacks(self) -> list[tuple]:
+        """dask's local-scheduler callbacks, as ``(start, start_state, pretask, posttask,
+        finish)`` tuples; none when there is nothing to report or cap. An explicit list (even an
+        empty one) also keeps dask from touching its global callbacks."""
+        if self.report is None and self.max_run_s is None:
+            return []
+        return [(None, self._start_state, None, self._posttask, None)]
 
     def _start_state(self, dsk, state) -> None:
         self.total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
@@ -534,14 +546,6 @@ class _DaskProgress(Callback):
                 f"the computation took longer than {self.cap_text} ({self.max_run_s:g} s) and "
                 "was stopped: narrow the Dates, zoom in or choose a lighter cloud mask"
             )
-
-    def __enter__(self):
-        active = self.report is not None or self.max_run_s is not None
-        return super().__enter__() if active else self
-
-    def __exit__(self, *args) -> None:
-        if self.report is not None or self.max_run_s is not None:
-            super().__exit__(*args)
 
 
 @functools.cache

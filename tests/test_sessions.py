@@ -140,9 +140,5 @@ def test_closed_sessions_leave_no_dashboard_and_no_threads(
     released = eventually(all_released, 60)
     threads = server_process(served.url).num_threads()
     assert threads <= baseline_threads + THREAD_TOLERANCE, (threads, baseline_threads)
-    holders = HELD.findall(served.log())
-    if not released and holders:
-        # A known race, not yet found (issue 13's note): about one full CI run in two keeps one
-        # closed dashboard of four. The server names what holds it; the report shows it.
-        pytest.xfail("a closed dashboard is still held: " + " | ".join(holders))
-    assert released, served.log()[-3000:]
+    # When a closed dashboard is still held, the server names what holds it (app/holders.py).
+    assert released, HELD.findall(served.log()) or served.log()[-3000:]

@@ -285,6 +285,48 @@ def test_progress_goes_to_the_session_that_reports_it():
     assert other == []
 
 
+def test_concurrent_progress_leaves_no_callback_in_dasks_global_set(monkeypatch):
+    """Two sessions' computations with progress on two threads at once: each reports to its own
+    session, and nothing is ever put in dask's global ``Callback.active`` (dask swaps that set
+    out and back around a computation, so a callback could be left there, holding a closed
+    dashboard forever: issue 12)."""
+    from dask.callbacks import Callback
+
+    class RecordingSet(set):
+        added: list = []
+
+        def update(self, *items) -> None:  # how dask.callbacks.add_callbacks registers
+            self.added.extend(item for group in items for item in group)
+            super().update(*items)
+
+        def add(self, item) -> None:
+            self.update([item])
+
+    monkeypatch.setattr(Callback, "active", RecordingSet())
+    reports: dict[str, list[float]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+    months = {"a": ("2021-07-01", "2021-08-01"), "b": ("2021-06-01", "2021-07-01")}
+
+    def run(name: str) -> None:
+        try:
+            for _ in range(8):
+                computations = Computations()  # nothing cached: every round computes
+                with computations.reporting_progress(reports[name].append):
+                    computations.collection(_request(months[name]), None)
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in reports]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert all(r and r[-1] == pytest.approx(1.0) for r in reports.values()), reports
+    assert RecordingSet.added == []
+    assert Callback.active == set()
+
+
 def test_every_session_of_a_process_shares_one_computations():
     assert shared_computations(LOCAL) is shared_computations(LOCAL)
     assert shared_computations(HOSTED) is not shared_computations(LOCAL)
