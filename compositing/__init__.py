@@ -4,7 +4,8 @@ The public API:
 
 * :func:`load` and :func:`load_lst`: collections from the offline demo scene, real STAC catalogs
   or local files, all in one contract (:mod:`compositing.contract`).
-* :func:`composite` and :data:`METHODS`: the ten ImageCollection reducers on a collection.
+* :func:`composite`, :data:`METHODS` and :data:`STATISTICS`: the ten ImageCollection reducers
+  on a collection, and std, variance and percentile.
 * :mod:`compositing.clouds`: s2cloudless probabilities, cloud and shadow masks.
 * :func:`sharpen` and :func:`sharpen_files`: land surface temperature from 1 km to 10 m (TsHARP).
 * :class:`ImageCollection`, :class:`Image`, :class:`Filter` and :class:`Geometry`: an Earth
@@ -19,12 +20,13 @@ import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is reada
 from .contract import check_collection, check_image
 from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
 from .facade import Filter, Geometry, Image, ImageCollection, Reducer
-from .reducers import METHODS, composite
+from .reducers import METHODS, STATISTICS, composite
 from .sources import load, load_lst
 from .thermal import SharpenResult, sharpen, sharpen_files
 
 __all__ = [
     "METHODS",
+    "STATISTICS",
     "CatalogResponseError",
     "CatalogUnreachableError",
     "Filter",

@@ -338,3 +338,65 @@ def mode(block):
                     best = values[i]
             out[b, p] = best
     return out
+
+
+@_jit
+def percentile(block, q):
+    """Per (band, pixel): the ``q``-quantile (0-1) of the valid values, linear between the two
+    closest ranks, with numpy's arithmetic (``np.percentile``'s default method: the same
+    float64 result bit for bit), rounded once to the block's dtype. NaN where none is valid."""
+    n_time, n_band, n_pix = block.shape
+    out = np.empty((n_band, n_pix), dtype=block.dtype)
+    buf = np.empty(n_time, dtype=np.float64)
+    for b in range(n_band):
+        for p in range(n_pix):
+            n = _gather_valid(block, b, p, buf)
+            if n == 0:
+                out[b, p] = np.nan
+                continue
+            if n <= 64:
+                _insertion_sort(buf, n)
+                values = buf
+            else:
+                values = np.sort(buf[:n])
+            rank = (n - 1) * q
+            if rank >= n - 1:
+                out[b, p] = values[n - 1]
+                continue
+            lower = int(np.floor(rank))
+            gamma = rank - lower
+            low, high = values[lower], values[lower + 1]
+            step = high - low
+            # numpy's _lerp: from the nearer end, so that gamma = 1 gives ``high`` exactly.
+            out[b, p] = high - step * (1.0 - gamma) if gamma >= 0.5 else low + step * gamma
+    return out
+
+
+@_jit
+def count_mean_m2(block):
+    """Per (band, pixel): the count of valid values, their mean and the sum of squared
+    deviations from it (two passes, float64), ``(3, band, pixel)``: a variance's state that
+    merges across time blocks (Chan et al.'s pairwise update, in :mod:`compositing.reducers`)."""
+    n_time, n_band, n_pix = block.shape
+    out = np.zeros((3, n_band, n_pix), dtype=np.float64)
+    for b in range(n_band):
+        for p in range(n_pix):
+            n = 0
+            total = 0.0
+            for t in range(n_time):
+                v = block[t, b, p]
+                if v == v:
+                    n += 1
+                    total += v
+            if n == 0:
+                continue
+            mean = total / n
+            m2 = 0.0
+            for t in range(n_time):
+                v = block[t, b, p]
+                if v == v:
+                    m2 += (v - mean) * (v - mean)
+            out[0, b, p] = n
+            out[1, b, p] = mean
+            out[2, b, p] = m2
+    return out

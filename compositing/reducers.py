@@ -9,15 +9,24 @@ Semantics follow Earth Engine's documentation, pixel by pixel and band by band:
 * ``mode`` is the most frequent value; ties give the smallest of the tied values.
 * ``count`` is the number of valid inputs (float32, masked where it would be 0).
 * ``mosaic``: the last valid image on top, band by band, in the collection's time order.
+* ``std`` and ``variance`` (:data:`STATISTICS`, Earth Engine's ``Reducer.stdDev`` /
+  ``variance`` in ``reduce``): the population's (divide by the count), float64; one valid
+  value gives 0.
+* ``percentile`` (with ``percentile=p``, 0-100): exact, linear between the two closest ranks
+  (numpy's default method: ``p=50`` is the median, 0 the minimum, 100 the maximum), computed in
+  float64 and rounded once to the collection's dtype. Earth Engine computes a percentile of up
+  to ``maxRaw`` values directly and of more from a histogram; its direct rule is not
+  documented, so this one is the choice.
 * ``quality_mosaic``: per pixel, the image whose ``quality_band`` is the highest among valid
   quality values (ties: the earliest image); every band comes from that image as it is, masked
   bands included. Pixels where the quality band is masked in every image are masked.
 
 How the work is split with dask: methods whose result can be merged across time blocks (all but
-median and mode) reduce each time chunk separately and merge the partial results in a tree, so a
-collection chunked one image per chunk never holds more than a few images at once. Median and
-mode need a pixel's whole series: the collection is rechunked to the full time axis with spatial
-tiles small enough to keep each block under :data:`BLOCK_BUDGET_BYTES`.
+median, mode and percentile) reduce each time chunk separately and merge the partial results in
+a tree, so a collection chunked one image per chunk never holds more than a few images at once.
+Median, mode and percentile need a pixel's whole series: the collection is rechunked to the
+full time axis with spatial tiles small enough to keep each block under
+:data:`BLOCK_BUDGET_BYTES`.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ METHODS = (
     "mosaic",
     "quality_mosaic",
 )
+#: Reductions Earth Engine offers only through ``ImageCollection.reduce(Reducer...)``; the
+#: facade's ``reduce`` uses them.
+STATISTICS = ("std", "variance", "percentile")
 
 #: Upper bound on the bytes of one block handed to the median and mode kernels (and to the
 #: quality-mosaic selection, which needs every band of a pixel together).
@@ -59,8 +71,14 @@ _STATE_KERNELS: dict[str, Callable] = {
     "min": kernels.nanmin,
     "max": kernels.nanmax,
     "mosaic": kernels.last_valid,
+    "std": kernels.count_mean_m2,
+    "variance": kernels.count_mean_m2,
 }
-_EXACT_KERNELS: dict[str, Callable] = {"median": kernels.median, "mode": kernels.mode}
+_EXACT_KERNELS: dict[str, Callable] = {
+    "median": kernels.median,
+    "mode": kernels.mode,
+    "percentile": kernels.percentile,
+}
 
 
 def composite(
@@ -69,6 +87,7 @@ def composite(
     *,
     quality_band: str | None = None,
     order: str = "time",
+    percentile: float | None = None,
 ) -> xr.DataArray:
     """Reduce a collection over time to one image, as Earth Engine's ImageCollection reducers do.
 
@@ -79,7 +98,8 @@ def composite(
         (see :mod:`compositing.contract`). numpy- or dask-backed.
     method
         One of :data:`METHODS`: ``mean``, ``median``, ``min``, ``max``, ``sum``, ``product``,
-        ``mode``, ``count``, ``mosaic``, ``quality_mosaic``.
+        ``mode``, ``count``, ``mosaic``, ``quality_mosaic``; or of :data:`STATISTICS`:
+        ``std``, ``variance``, ``percentile``.
     quality_band
         For ``quality_mosaic`` only: the band whose highest value picks the image per pixel
         (Earth Engine's name, ``B8``, or the sensor's, ``B08``).
@@ -88,47 +108,54 @@ def composite(
         images are in an order of their own, which ``mosaic`` (the last on top) and
         ``quality_mosaic``'s ties (the first wins) follow, as Earth Engine's follow a sorted
         collection's (the facade's ``sort``).
+    percentile
+        For ``percentile`` only: which one, from 0 to 100.
 
     Returns
     -------
     xarray.DataArray
         Dims ``(band, y, x)`` with the collection's band names, x/y coordinates, CRS and attrs
-        (plus ``attrs["composite"] = method``). Lazy when the input is dask-backed: nothing is
-        computed by this call.
+        (plus ``attrs["composite"] = method``, and ``attrs["percentile"]``). Lazy when the
+        input is dask-backed: nothing is computed by this call.
 
     Raises
     ------
     ValueError
-        An unknown method, a missing or misplaced ``quality_band``, or a collection that breaks
-        the contract.
+        An unknown method, a missing or misplaced ``quality_band`` or ``percentile``, or a
+        collection that breaks the contract.
     """
     if order not in ("time", "given"):
         raise ValueError(f"order is 'time' or 'given', not {order!r}.")
     check_collection(collection, sorted_time=order == "time")
     method = _check_method(method, quality_band)
+    quantile = _check_percentile(method, percentile)
     bands = band_names(collection)
     if method == "quality_mosaic":
         quality_band = resolve_band(quality_band, bands, what="quality_band")
 
     data = collection.data
     if isinstance(data, da.Array):
-        result = _composite_dask(data, method, bands.index(quality_band) if quality_band else -1)
+        result = _composite_dask(
+            data, method, bands.index(quality_band) if quality_band else -1, quantile
+        )
     else:
         result = _composite_numpy(
-            np.asarray(data), method, bands.index(quality_band) if quality_band else -1
+            np.asarray(data), method, bands.index(quality_band) if quality_band else -1, quantile
         )
 
     coords = {name: coord for name, coord in collection.coords.items() if "time" not in coord.dims}
     out = xr.DataArray(result, dims=IMAGE_DIMS, coords=coords, attrs=dict(collection.attrs))
     out.attrs["composite"] = method
+    if method == "percentile":
+        out.attrs["percentile"] = float(percentile)
     out.name = collection.name
     return out
 
 
 def _check_method(method: str, quality_band: str | None) -> str:
-    if not isinstance(method, str) or method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS + STATISTICS:
         raise ValueError(
-            f"unknown composite method {method!r}; valid methods: {', '.join(METHODS)}"
+            f"unknown composite method {method!r}; valid methods: {', '.join(METHODS + STATISTICS)}"
         )
     if method == "quality_mosaic" and quality_band is None:
         raise ValueError("quality_mosaic needs quality_band=<name of the band to maximise>")
@@ -137,6 +164,23 @@ def _check_method(method: str, quality_band: str | None) -> str:
             f"quality_band is only used by method='quality_mosaic', not {method!r}: drop it"
         )
     return method
+
+
+def _check_percentile(method: str, percentile: float | None) -> float:
+    """The quantile (0-1) of ``percentile=`` for that method, else -1."""
+    if method != "percentile":
+        if percentile is not None:
+            raise ValueError(
+                f"percentile is only used by method='percentile', not {method!r}: drop it"
+            )
+        return -1.0
+    if percentile is None:
+        raise ValueError("method='percentile' needs percentile=<a number from 0 to 100>")
+    if isinstance(percentile, bool) or not isinstance(percentile, int | float | np.number):
+        raise TypeError(f"percentile is a number from 0 to 100, not {percentile!r}")
+    if not 0 <= percentile <= 100:
+        raise ValueError(f"percentile is a number from 0 to 100, not {percentile!r}")
+    return float(np.true_divide(percentile, 100))
 
 
 # --- numpy blocks ----------------------------------------------------------------------------
@@ -174,7 +218,22 @@ def _merge_states(earlier: np.ndarray, later: np.ndarray, method: str) -> np.nda
         return np.where(take_later, later, earlier)
     if method == "mosaic":
         return np.where(np.isnan(later), earlier, later)
+    if method in ("std", "variance"):
+        return _merge_variance_states(earlier, later)
     raise AssertionError(method)
+
+
+def _merge_variance_states(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """Two ``(count, mean, M2)`` states merged with Chan et al.'s pairwise update."""
+    n_a, mean_a, m2_a = earlier
+    n_b, mean_b, m2_b = later
+    n = n_a + n_b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_b = np.where(n > 0, n_b / n, 0.0)
+    both = (n_a > 0) & (n_b > 0)
+    delta = np.where(both, mean_b - mean_a, 0.0)
+    mean = np.where(n_a > 0, mean_a + delta * share_b, mean_b)
+    return np.stack([n, mean, m2_a + m2_b + delta * delta * n_a * share_b])
 
 
 def _finish_state(state: np.ndarray, method: str, dtype: np.dtype) -> np.ndarray:
@@ -184,16 +243,24 @@ def _finish_state(state: np.ndarray, method: str, dtype: np.dtype) -> np.ndarray
     if method == "count":
         n = state[0]
         return np.where(n > 0, n, np.nan).astype(np.float32)
+    if method in ("std", "variance"):
+        n, m2 = state[0], state[2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = np.where(n > 0, m2 / n, np.nan)
+        return np.sqrt(variance) if method == "std" else variance
     total, n = state[0], state[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         value = total / n if method == "mean" else total
     return np.where(n > 0, value, np.nan)
 
 
-def _exact_block(block: np.ndarray, method: str) -> np.ndarray:
-    """Median or mode of a block holding the full time axis: (band, y, x)."""
+def _exact_block(block: np.ndarray, method: str, quantile: float) -> np.ndarray:
+    """Median, mode or percentile of a block holding the full time axis: (band, y, x)."""
     _, b, y, x = block.shape
-    return _EXACT_KERNELS[method](_as_pixels(block)).reshape(b, y, x)
+    pixels = _as_pixels(block)
+    if method == "percentile":
+        return kernels.percentile(pixels, quantile).reshape(b, y, x)
+    return _EXACT_KERNELS[method](pixels).reshape(b, y, x)
 
 
 def _quality_select_block(block: np.ndarray, quality_index: int) -> np.ndarray:
@@ -211,13 +278,15 @@ def _quality_merge(earlier: np.ndarray, later: np.ndarray, quality_index: int) -
     return np.where(take_later[None], later, earlier)
 
 
-def _composite_numpy(data: np.ndarray, method: str, quality_index: int) -> np.ndarray:
+def _composite_numpy(
+    data: np.ndarray, method: str, quality_index: int, quantile: float
+) -> np.ndarray:
     if method == "mean":
         # The whole series is here: one fused pass, no partial state.
         _, b, y, x = data.shape
         return kernels.mean(_as_pixels(data)).reshape(b, y, x)
     if method in _EXACT_KERNELS:
-        return _exact_block(data, method)
+        return _exact_block(data, method, quantile)
     if method == "quality_mosaic":
         return _quality_select_block(data, quality_index)
     return _finish_state(_state_block(data, method), method, data.dtype)
@@ -226,12 +295,13 @@ def _composite_numpy(data: np.ndarray, method: str, quality_index: int) -> np.nd
 # --- dask graphs -----------------------------------------------------------------------------
 
 
-def _composite_dask(data: da.Array, method: str, quality_index: int) -> da.Array:
+def _composite_dask(data: da.Array, method: str, quality_index: int, quantile: float) -> da.Array:
     if method in _EXACT_KERNELS:
         data = data.rechunk(_bounded_chunks(data, whole_axes=(0,)))
         return data.map_blocks(
             _exact_block,
             method,
+            quantile,
             drop_axis=0,
             dtype=data.dtype,
             meta=np.empty((0, 0, 0), data.dtype),
@@ -251,8 +321,9 @@ def _composite_dask(data: da.Array, method: str, quality_index: int) -> da.Array
         ]
         return _tree(partials, _quality_merge, quality_index)
 
-    n_state = 2 if method in ("mean", "sum", "product") else 1
-    state_dtype = np.float64 if method in ("mean", "sum", "product", "count") else data.dtype
+    n_state = {"mean": 2, "sum": 2, "product": 2, "std": 3, "variance": 3}.get(method, 1)
+    wide = ("mean", "sum", "product", "count", "std", "variance")
+    state_dtype = np.float64 if method in wide else data.dtype
     partials = [
         block.map_blocks(
             _state_block,
@@ -264,7 +335,14 @@ def _composite_dask(data: da.Array, method: str, quality_index: int) -> da.Array
         for block in _time_blocks(data)
     ]
     state = _tree(partials, _merge_states, method)
-    out_dtype = {"mean": np.float64, "sum": np.float64, "product": np.float64, "count": np.float32}
+    out_dtype = {
+        "mean": np.float64,
+        "sum": np.float64,
+        "product": np.float64,
+        "count": np.float32,
+        "std": np.float64,
+        "variance": np.float64,
+    }
     dtype = np.dtype(out_dtype.get(method, data.dtype))
     return state.map_blocks(
         _finish_state,

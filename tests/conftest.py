@@ -42,6 +42,25 @@ def make_collection(
     return collection
 
 
+def lazy_zeros_collection(shape: tuple[int, int, int, int], chunks: tuple) -> xr.DataArray:
+    """A dask collection of zeros ``(time, band, y, x)`` on :func:`make_collection`'s grid,
+    never materialised (for graph-only tests of multi-GB collections)."""
+    import dask.array as da
+
+    n_time, n_band, n_y, n_x = shape
+    small = make_collection(np.zeros((n_time, n_band, 2, 2), "float32"))
+    coords = {
+        "time": small["time"].values,
+        "band": small["band"].values,
+        "y": 4_144_005.0 - 10.0 * np.arange(n_y),
+        "x": 555_005.0 + 10.0 * np.arange(n_x),
+    }
+    lazy = da.zeros(shape, chunks=chunks, dtype="float32")
+    return xr.DataArray(lazy, dims=small.dims, coords=coords, attrs=small.attrs).rio.write_crs(
+        small.rio.crs
+    )
+
+
 def random_masked(
     rng: np.random.Generator,
     shape: tuple[int, int, int, int],

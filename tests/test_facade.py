@@ -239,7 +239,8 @@ def test_select_unmatched_selector_names_it_and_lists_bands() -> None:
     with pytest.raises(ValueError, match="no band 'B'"):
         col.first().select("B")  # fullmatch: 'B' is not a prefix search
     with pytest.raises(TypeError, match="band names"):
-        col.select(3)
+        col.select(2.5)
+    assert col.select(1).first().band_names() == [col.first().band_names()[1]]  # an index
 
 
 # --- filters -----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 
 import compositing
 from compositing import clouds, facade, indices
-from compositing.facade import Filter, Geometry, Image, ImageCollection
+from compositing.facade import Filter, Geometry, Image, ImageCollection, Reducer
 from compositing.thermal import SharpenResult
 
 # --------------------------------------------------------------------------------------------
@@ -158,6 +158,18 @@ def _composite_cases() -> dict[str, Case]:
             covers=(compositing.composite,),
             rtol=_SUM_RTOL if method in _SUMS else 0.0,
         )
+    for method in ("std", "variance"):  # Chan's merge of per-time-block states: a float sum
+        cases[f"composite/{method}"] = Case(
+            run=functools.partial(compositing.composite, method=method),
+            data=_random,
+            covers=(compositing.composite,),
+            rtol=_SUM_RTOL,
+        )
+    cases["composite/percentile"] = Case(
+        run=functools.partial(compositing.composite, method="percentile", percentile=25.0),
+        data=_random,
+        covers=(compositing.composite,),
+    )
     return cases
 
 
@@ -394,6 +406,51 @@ _FACADE_CASES["Image.expression"] = Case(
     _random,
     (IM.expression,),
 )
+for _name in ("focal_min", "focal_max", "focal_mean"):
+    _FACADE_CASES[f"Image.{_name}"] = Case(
+        _map(lambda i, n=_name: getattr(getattr(i, n)(2), n)(1, "square", iterations=2)),
+        _random,
+        (getattr(IM, _name),),
+    )
+_FACADE_CASES["Image.directional_distance_transform"] = Case(
+    _map(lambda i: i.select("QA").gt(30).directional_distance_transform(90 - 120.0, 12)),
+    _random,
+    (IM.directional_distance_transform,),
+)
+_FACADE_CASES["Image.reproject"] = Case(
+    _map(
+        lambda i: (
+            i.select("QA")
+            .gt(30)
+            .focal_max(1)
+            .reproject(i.projection(), 30)
+            .multiply(i.select("B04"))
+            .add_bands(i.select("B08").reproject("EPSG:32610", 20).rename("coarse"))
+        )
+    ),
+    _random,
+    (IM.reproject,),
+)
+_FACADE_CASES["ImageCollection.reduce"] = Case(
+    lambda c: IC(c).reduce(
+        Reducer.percentile([25, 80])
+        .combine(Reducer.median())
+        .combine(Reducer.minMax())
+        .combine(Reducer.count())
+        .combine(Reducer.mode())
+    ),
+    _random,
+    (IC.reduce,),
+)
+_FACADE_CASES["ImageCollection.reduce/spread"] = Case(
+    lambda c: IC(c).reduce(
+        Reducer.mean().combine(Reducer.stdDev()).combine(Reducer.sampleVariance())
+    ),
+    _random,
+    (IC.reduce,),
+    rtol=_SUM_RTOL,
+)
+_FACADE_CASES["Image.mask"] = Case(_map(lambda i: i.mask()), _random, (IM.mask,))
 for _method in compositing.METHODS:
     _FACADE_CASES[f"ImageCollection.{_method}"] = Case(
         run=(
@@ -417,6 +474,7 @@ CASES: dict[str, Case] = {
 EXCLUDED = {
     # Constants and types, no arrays.
     "compositing.METHODS": "a tuple of method names",
+    "compositing.STATISTICS": "a tuple of method names",
     "compositing.CatalogResponseError": "an exception class",
     "compositing.CatalogUnreachableError": "an exception class",
     "compositing.NoScenesError": "an exception class",
@@ -437,6 +495,7 @@ EXCLUDED = {
     "facade.ImageCollection.property_names": "returns a list of str",
     "compositing.Filter": "a test of properties (no array); the filter cases use it",
     "compositing.Reducer": "a reduction of values (no array); reduce_region uses it",
+    "facade.Image.projection": "returns a CRS and a pixel size (reproject's case uses it)",
     "facade.Image.reduce_region": "returns numbers (chunked = numpy in test_facade_regions)",
 }
 
@@ -602,7 +661,8 @@ def _public_api() -> dict[str, object]:
         ):
             names[f"clouds.{n}"] = obj
     for cls in (facade.Image, facade.ImageCollection):
-        for n, obj in vars(cls).items():
+        for n in dir(cls):  # with the methods of mixins (Image's PixelMath, SpatialMethods)
+            obj = getattr(cls, n)
             if not n.startswith("_") and inspect.isfunction(obj):
                 names[f"facade.{cls.__name__}.{n}"] = obj
     return names
@@ -726,7 +786,7 @@ def test_sources_deliver_the_layouts_described_in_chunk_layouts(tmp_path) -> Non
 # Real sizes, for the cheap functions: arrays larger than 2048 pixels wide, so that stackstac's
 # 1024 tiles and the file source's 2048 tiles both split them (the other layouts are checked
 # scaled, above).
-_BIG_CASES = [f"composite/{m}" for m in compositing.METHODS] + [
+_BIG_CASES = [f"composite/{m}" for m in (*compositing.METHODS, *compositing.STATISTICS)] + [
     "ImageCollection.median",
     "Image.normalized_difference",
 ]

@@ -10,15 +10,21 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-from conftest import SHARED, make_collection, random_masked
+from conftest import SHARED, lazy_zeros_collection, make_collection, random_masked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compositing import METHODS, composite
+from compositing import METHODS, STATISTICS, composite
 from compositing.reducers import BLOCK_BUDGET_BYTES
 
-EXACT_ACROSS_CHUNKS = ("median", "min", "max", "mode", "count", "mosaic", "quality_mosaic")
-FLOAT_SUMS = ("mean", "sum", "product")
+EXACT_ACROSS_CHUNKS = (
+    "median", "min", "max", "mode", "count", "mosaic", "quality_mosaic", "percentile"
+)  # fmt: skip
+FLOAT_SUMS = ("mean", "sum", "product", "std", "variance")
+#: Every method composite takes: Earth Engine's ten and the statistics of ``reduce``.
+ALL_METHODS = METHODS + STATISTICS
+#: The percentile the generic tests ask for (between ranks: interpolation is exercised).
+PERCENTILE = 30.0
 
 
 # --- the brute-force reference: one pixel at a time, plain Python ------------------------------
@@ -53,6 +59,12 @@ def reference_pixel(series: list[float], method: str) -> float:
         return float(len(valid))
     if method == "mosaic":
         return valid[-1]
+    if method in ("std", "variance"):
+        mean = sum(valid) / len(valid)
+        variance = sum((v - mean) ** 2 for v in valid) / len(valid)
+        return math.sqrt(variance) if method == "std" else variance
+    if method == "percentile":
+        return float(np.percentile(valid, PERCENTILE))  # numpy's linear rule, the documented one
     raise AssertionError(method)
 
 
@@ -79,8 +91,14 @@ def run(values: np.ndarray, method: str, *, chunks=None, bands=None):
     collection = make_collection(values, bands)
     if chunks is not None:
         collection = collection.chunk(chunks)
-    quality = {"quality_band": collection["band"].values[-1]} if method == "quality_mosaic" else {}
-    return composite(collection, method, **quality)
+    return composite(collection, method, **_extra(method, collection["band"].values[-1]))
+
+
+def _extra(method: str, last_band: str) -> dict[str, object]:
+    """The arguments a method needs besides the collection."""
+    if method == "quality_mosaic":
+        return {"quality_band": last_band}
+    return {"percentile": PERCENTILE} if method == "percentile" else {}
 
 
 def assert_matches_reference(result, values, method):
@@ -96,7 +114,7 @@ def assert_matches_reference(result, values, method):
 # --- correctness ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_METHODS)
 @pytest.mark.parametrize("n_time", [1, 4, 7])
 def test_matches_reference_on_random_masked_data(method, n_time, rng):
     # Integer levels make ties (mode), equal values (min/max) and even counts (median) common.
@@ -107,7 +125,7 @@ def test_matches_reference_on_random_masked_data(method, n_time, rng):
     assert_matches_reference(run(values, method, chunks={"time": 2, "y": 4}), values, method)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_METHODS)
 def test_continuous_values_and_float64(method, rng):
     values = random_masked(rng, (6, 2, 5, 5), dtype="float64")
     assert_matches_reference(run(values, method), values, method)
@@ -116,7 +134,7 @@ def test_continuous_values_and_float64(method, rng):
 def test_no_valid_input_is_masked_for_every_method(rng):
     values = random_masked(rng, (5, 2, 4, 4), levels=4)
     values[:, :, 2, 3] = np.nan
-    for method in METHODS:
+    for method in ALL_METHODS:
         result = run(values, method)
         assert np.isnan(result.values[:, 2, 3]).all(), method
         # sum/product/count must not turn "nothing" into 0 or 1 (numpy's nansum/nanprod do).
@@ -231,7 +249,7 @@ DATA = random_masked(np.random.default_rng(7), SHAPE, levels=5, masked_fraction=
 DATA[:, :, 1, 1] = np.nan
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_METHODS)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chunks=st.tuples(*(chunkings(n) for n in SHAPE)))
 def test_same_result_for_any_chunking(method, chunks):
@@ -254,25 +272,22 @@ def _explode(block):
     raise RuntimeError("composite() computed data at call time")
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_METHODS)
 def test_lazy_dask_in_dask_out(method):
     values = da.zeros((4, 2, 8, 8), chunks=(1, 1, 4, 4), dtype="float32")
     untouchable = values.map_blocks(_explode, dtype="float32")
     collection = make_collection(np.zeros((4, 2, 8, 8), "float32")).copy(data=untouchable)
-    quality = {"quality_band": "B2"} if method == "quality_mosaic" else {}
-    result = composite(collection, method, **quality)
+    result = composite(collection, method, **_extra(method, "B2"))
     assert isinstance(result.data, da.Array)
     with pytest.raises(RuntimeError, match="computed data"):
         result.compute()
 
 
-@pytest.mark.parametrize("method", ["median", "mode"])
-def test_median_and_mode_blocks_stay_under_the_memory_budget(method):
+@pytest.mark.parametrize("method", ["median", "mode", "percentile"])
+def test_whole_series_blocks_stay_under_the_memory_budget(method):
     # 30 images of 4096 x 4096, one image and one band per 2048-pixel chunk: 2 GB virtual.
-    values = da.zeros((30, 2, 4096, 4096), chunks=(1, 1, 2048, 2048), dtype="float32")
-    grid = make_collection(np.zeros((30, 2, 1, 1), "float32")).isel(x=[0] * 4096, y=[0] * 4096)
-    collection = grid.copy(data=values)
-    result = composite(collection, method)
+    collection = lazy_zeros_collection((30, 2, 4096, 4096), (1, 1, 2048, 2048))
+    result = composite(collection, method, **_extra(method, "B2"))
     _, tile_y, tile_x = (max(c) for c in result.data.chunks)
     assert 30 * 1 * tile_y * tile_x * 4 <= BLOCK_BUDGET_BYTES
     # The tiles split the source chunks evenly, so no source chunk is cut into ragged pieces.
@@ -289,9 +304,8 @@ def test_runs_unchanged_on_a_distributed_cluster(rng):
         ) as cluster,
         distributed.Client(cluster),
     ):
-        for method in ("median", "mode", "mean", "quality_mosaic"):
-            quality = {"quality_band": "B2"} if method == "quality_mosaic" else {}
-            got = composite(collection, method, **quality).compute()
+        for method in ("median", "mode", "mean", "quality_mosaic", "percentile", "std"):
+            got = composite(collection, method, **_extra(method, "B2")).compute()
             assert_matches_reference(got, values, method)
 
 
@@ -347,3 +361,40 @@ def test_wrong_dims_dtype_and_order_state_the_contract(rng):
         composite(collection.to_dataset(name="v"), "mean")
     with pytest.raises(ValueError, match="duplicate band names"):
         composite(make_collection(random_masked(rng, (2, 2, 2, 2)), ["B4", "B4"]), "mean")
+
+
+# --- the statistics of reduce: percentile, std, variance ----------------------------------------
+
+
+@pytest.mark.parametrize("percentile", [0, 12.5, 25, 50, 75, 99.9, 100])
+def test_percentile_is_numpys_linear_rule_bit_for_bit(percentile, rng):
+    values = random_masked(rng, (11, 2, 7, 6), levels=9, masked_fraction=0.3)
+    values[:, :, 0, 0] = np.nan  # nothing valid: masked
+    got = composite(make_collection(values), "percentile", percentile=percentile)
+    with pytest.warns(RuntimeWarning, match="All-NaN"):
+        want = np.nanpercentile(values.astype("float64"), percentile, axis=0)
+    np.testing.assert_array_equal(got.values, want.astype("float32"))
+    assert got.attrs["percentile"] == percentile
+
+
+def test_percentile_50_is_the_median_and_0_100_the_extremes(rng):
+    values = random_masked(rng, (8, 2, 5, 5), levels=7)
+    collection = make_collection(values)
+    for percentile, method in ((50, "median"), (0, "min"), (100, "max")):
+        got = composite(collection, "percentile", percentile=percentile).values
+        np.testing.assert_array_equal(got, composite(collection, method).values)
+
+
+def test_one_valid_value_has_no_spread():
+    values = np.array([np.nan, 7.0, np.nan], dtype="float32").reshape(3, 1, 1, 1)
+    assert run(values, "std").item() == 0.0 and run(values, "variance").item() == 0.0
+
+
+def test_percentile_argument_errors_say_what_to_pass(rng):
+    collection = make_collection(random_masked(rng, (2, 1, 2, 2)))
+    with pytest.raises(ValueError, match=r"needs percentile=<a number from 0 to 100>"):
+        composite(collection, "percentile")
+    with pytest.raises(ValueError, match="a number from 0 to 100, not 101"):
+        composite(collection, "percentile", percentile=101)
+    with pytest.raises(ValueError, match="only used by method='percentile'"):
+        composite(collection, "median", percentile=25)

@@ -38,7 +38,8 @@ def flatten_names(args: tuple, what: str) -> list[str]:
 
 
 def select_bands(array: xr.DataArray, args: tuple) -> xr.DataArray:
-    """Earth Engine's ``select``: names or ``re.fullmatch`` patterns, optionally new names.
+    """Earth Engine's ``select``: names, ``re.fullmatch`` patterns or band indices (``0`` is
+    the first band), optionally new names.
 
     Each selector picks its matching bands in the array's band order, selectors in the order
     given; so ``'B.*'`` keeps the collection's order and ``('B8', 'B4')`` the order asked for.
@@ -47,10 +48,10 @@ def select_bands(array: xr.DataArray, args: tuple) -> xr.DataArray:
     new_names = None
     if len(args) == 2 and all(isinstance(a, (list, tuple)) for a in args):
         args, new_names = (args[0],), flatten_names((args[1],), "select")
-    selectors = flatten_names(args, "select")
+    present = band_names(array)
+    selectors = flatten_names(_indices_as_names(args, present), "select")
     if not selectors:
         raise ValueError("select needs at least one band name or regular expression.")
-    present = band_names(array)
     chosen: list[int] = []
     for selector in selectors:
         matches = _matching_bands(selector, present)
@@ -60,6 +61,24 @@ def select_bands(array: xr.DataArray, args: tuple) -> xr.DataArray:
         chosen += [i for i in matches if i not in chosen]
     out = array.isel(band=chosen)
     return out if new_names is None else rename_bands(out, new_names)
+
+
+def _indices_as_names(args: tuple, present: list[str]) -> tuple:
+    """``select(0)``, ``select([0, 2])``: band indices replaced by those bands' names."""
+
+    def name(item: object) -> object:
+        if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            if not -len(present) <= int(item) < len(present):
+                raise IndexError(
+                    f"select: band index {item} is out of range for the {len(present)} "
+                    f"band(s) {present}."
+                )
+            return present[int(item)]
+        return item
+
+    return tuple(
+        [name(i) for i in arg] if isinstance(arg, (list, tuple)) else name(arg) for arg in args
+    )
 
 
 def _matching_bands(selector: str, present: list[str]) -> list[int]:

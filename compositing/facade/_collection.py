@@ -24,6 +24,7 @@ from ._arrays import canonical, describe, drop_stray_time, select_bands
 from ._filters import DateLike, Filter, intersects, outside_text
 from ._geometry import Geometry, as_geometry
 from ._image import Image, wrap_image
+from ._reducer import Reducer
 
 __all__ = ["ImageCollection"]
 
@@ -296,6 +297,24 @@ class ImageCollection:
             The name of the band to maximise (``B8`` or ``B08`` alike).
         """
         return self._reduce("quality_mosaic", quality_band)
+
+    def reduce(self, reducer: Reducer) -> Image:
+        """Every output of ``reducer`` per pixel over the images, as ``reduce(ee.Reducer...)``:
+        bands named ``B4_mean``, ``B4_p25``... band by band (``Reducer.percentile([25, 75])``
+        gives ``B4_p25, B4_p75, B8_p25``...). Exact, the same for any chunking and memory
+        bounded, as :func:`compositing.reducers.composite` (percentiles linear between the
+        closest ranks; ``stdDev`` the population's).
+
+        Parameters
+        ----------
+        reducer
+            A :class:`Reducer`: ``Reducer.percentile([25])``, ``Reducer.mean().combine(
+            Reducer.stdDev(), sharedInputs=True)``...
+        """
+        if not isinstance(reducer, Reducer):
+            raise TypeError(f"reduce takes a Reducer (e.g. Reducer.median()), not {reducer!r}.")
+        self._check_not_empty("reduce")
+        return wrap_image(reducer.over_time(self._array))
 
     def _reduce(self, method: str, quality_band: str | None = None) -> Image:
         self._check_not_empty(method)

@@ -1,9 +1,8 @@
-"""One image, as ``ee.Image``: band selection, arithmetic, comparisons, masks and properties."""
+"""One image, as ``ee.Image``: construction, properties, bands, masks and the band pairing."""
 
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeAlias
 
@@ -13,39 +12,33 @@ import xarray as xr
 
 from ..contract import COLLECTION_DIMS, band_names, check_collection, check_image
 from ..properties import get_property, property_names, set_property
-from ._algebra import (
-    UNARY,
-    logical,
-    logical_not,
-    power,
-    remainder,
-    self_mask,
-    unmask,
-    where,
-)
 from ._arrays import (
     canonical,
     check_same_grid,
-    comparison,
     describe,
     drop_stray_time,
     flatten_names,
     is_number,
     rename_bands,
-    safe_divide,
     select_bands,
 )
 from ._expression import evaluate
-from ._geometry import Geometry, as_geometry, covered_pixels
-from ._reducer import Reducer
+from ._pixel_math import PixelMath
+from ._projection import match_grids
+from ._spatial_methods import SpatialMethods
 
 __all__ = ["Image", "Operand", "wrap_image"]
 
 Operand: TypeAlias = "Image | float"
 
 
-class Image:
+class Image(PixelMath, SpatialMethods):
     """One image, like ``ee.Image``: wraps a DataArray with dims ``(band, y, x)``.
+
+    Here: construction, properties, band selection, ``addBands``, ``updateMask``,
+    ``expression`` and the band pairing every two-image operation uses. The per-pixel methods
+    (``add`` ... ``where`` and Python's operators) are in :class:`PixelMath`, the spatial ones
+    (``clip`` ... ``reproject``) in :class:`SpatialMethods`.
 
     Float values, NaN = masked. Inside :meth:`ImageCollection.map` an Image also wraps a whole
     stack ``(time, band, y, x)``; every method works on dims by name, so it broadcasts over time.
@@ -56,11 +49,15 @@ class Image:
         DataArray with dims ``(band, y, x)``, a float dtype and a ``band`` coordinate of unique
         names (see :func:`compositing.contract.check_image`); or, inside ``map``, a stack with
         dims ``(time, band, y, x)`` in any order (put back in this order), to return an array
-        computed with xarray as an Image.
+        computed with xarray as an Image. A number (or list of numbers) gives
+        :meth:`constant`, a list of Images :meth:`cat`, as ``ee.Image(...)`` does.
     """
 
-    def __init__(self, image: xr.DataArray | float | Sequence[float]) -> None:
-        if is_number(image) or (
+    def __init__(self, image: xr.DataArray | float | Sequence[float] | Sequence[Image]) -> None:
+        self._replay: tuple[Image, Callable[[Image], Image]] | None = None
+        if isinstance(image, list | tuple) and image and all(isinstance(i, Image) for i in image):
+            self._array = Image.cat(image)._array  # ee.Image([a, b, c])
+        elif is_number(image) or (
             isinstance(image, list | tuple) and image and all(map(is_number, image))
         ):
             self._array = Image.constant(image)._array  # ee.Image(5), ee.Image([1, 2])
@@ -171,7 +168,8 @@ class Image:
         Parameters
         ----------
         other
-            The image whose bands are added; on the same grid.
+            The image whose bands are added; on another grid of the same CRS (after
+            ``reproject``), the coarser of the two is sampled on the finer.
         names
             Which bands of ``other`` to add (default: all).
         overwrite
@@ -190,6 +188,7 @@ class Image:
                 "them or rename the new bands first (`.rename(...)`)."
             )
         dst, src = drop_stray_time(dst, src)
+        dst, src = match_grids(dst, src, "add_bands")
         check_same_grid(dst, src, "add_bands")
         dst, src = xr.broadcast(dst, src, exclude=["band"])  # a constant image joins a stack
         # Per-band metadata (e.g. stackstac's 'common_name') can only be concatenated if both
@@ -234,249 +233,6 @@ class Image:
 
         return self._binary(mask, apply, "update_mask")
 
-    def add(self, other: Operand) -> Image:
-        """``self + other`` band by band (an Image or a number)."""
-        return self._binary(other, operator.add, "add")
-
-    def subtract(self, other: Operand) -> Image:
-        """``self - other`` band by band (an Image or a number)."""
-        return self._binary(other, operator.sub, "subtract")
-
-    def multiply(self, other: Operand) -> Image:
-        """``self * other`` band by band (an Image or a number)."""
-        return self._binary(other, operator.mul, "multiply")
-
-    def divide(self, other: Operand) -> Image:
-        """``self / other`` band by band; 0 where ``other`` is 0, as in Earth Engine."""
-        return self._binary(other, safe_divide, "divide")
-
-    def lt(self, other: Operand) -> Image:
-        """1.0 where ``self < other``, else 0.0; masked where either input is masked."""
-        return self._binary(other, comparison(operator.lt), "lt")
-
-    def lte(self, other: Operand) -> Image:
-        """1.0 where ``self <= other``, else 0.0; masked where either input is masked."""
-        return self._binary(other, comparison(operator.le), "lte")
-
-    def gt(self, other: Operand) -> Image:
-        """1.0 where ``self > other``, else 0.0; masked where either input is masked."""
-        return self._binary(other, comparison(operator.gt), "gt")
-
-    def gte(self, other: Operand) -> Image:
-        """1.0 where ``self >= other``, else 0.0; masked where either input is masked."""
-        return self._binary(other, comparison(operator.ge), "gte")
-
-    def eq(self, other: Operand) -> Image:
-        """1.0 where ``self == other``, else 0.0; masked where either input is masked."""
-        return self._binary(other, comparison(operator.eq), "eq")
-
-    def neq(self, other: Operand) -> Image:
-        """1.0 where ``self != other``, else 0.0; masked where either input is masked."""
-        return self._binary(other, comparison(operator.ne), "neq")
-
-    def normalized_difference(self, band_names: Sequence[str] | None = None) -> Image:
-        """``(first - second) / (first + second)`` as one band named ``'nd'``.
-
-        As in Earth Engine: the first two bands by default, a negative input masks the output
-        pixel, and a zero denominator gives 0 (as :meth:`divide`).
-
-        Parameters
-        ----------
-        band_names
-            The two bands ``[first, second]``, e.g. ``['B8', 'B4']`` for NDVI.
-        """
-        names = self.band_names()[:2] if band_names is None else list(band_names)
-        if len(names) != 2:
-            raise ValueError(
-                f"normalized_difference takes two band names [first, second], got {names}."
-            )
-        first, second = self.select(names[0]), self.select(names[1])
-        nd = first.subtract(second).divide(first.add(second))
-        non_negative = first.gte(0).multiply(second.gte(0))
-        return nd.update_mask(non_negative).rename("nd")
-
-    # --- math, logic and masks (compositing.facade._algebra) ---------------------------------
-
-    def pow(self, other: Operand) -> Image:
-        """``self ** other`` band by band (masked where the result is not a number)."""
-        return self._binary(other, power, "pow")
-
-    def mod(self, other: Operand) -> Image:
-        """The remainder of ``self / other``, with the sign of ``self`` (JavaScript's ``%``);
-        masked where ``other`` is 0."""
-        return self._binary(other, remainder, "mod")
-
-    def min(self, other: Operand) -> Image:
-        """The smaller of ``self`` and ``other``, pixel by pixel (masked where either is)."""
-        return self._binary(other, np.minimum, "min")
-
-    def max(self, other: Operand) -> Image:
-        """The larger of ``self`` and ``other``, pixel by pixel (masked where either is)."""
-        return self._binary(other, np.maximum, "max")
-
-    def And(self, other: Operand) -> Image:  # noqa: N802 (Earth Engine's name)
-        """1.0 where both ``self`` and ``other`` are non-zero, else 0.0 (masked where either
-        is masked)."""
-        return self._binary(other, logical(np.logical_and), "And")
-
-    def Or(self, other: Operand) -> Image:  # noqa: N802 (Earth Engine's name)
-        """1.0 where ``self`` or ``other`` is non-zero, else 0.0 (masked where either is)."""
-        return self._binary(other, logical(np.logical_or), "Or")
-
-    def Not(self) -> Image:  # noqa: N802 (Earth Engine's name)
-        """1.0 where the value is 0, else 0.0 (masked stays masked)."""
-        return self._unary(logical_not)
-
-    def abs(self) -> Image:
-        """The absolute value."""
-        return self._unary(UNARY["abs"])
-
-    def sqrt(self) -> Image:
-        """The square root (masked below 0)."""
-        return self._unary(UNARY["sqrt"])
-
-    def exp(self) -> Image:
-        """e to the power of the value."""
-        return self._unary(UNARY["exp"])
-
-    def log(self) -> Image:
-        """The natural logarithm (masked at 0 and below)."""
-        return self._unary(UNARY["log"])
-
-    def log10(self) -> Image:
-        """The base-10 logarithm (masked at 0 and below)."""
-        return self._unary(UNARY["log10"])
-
-    def floor(self) -> Image:
-        """The largest integer not above the value."""
-        return self._unary(UNARY["floor"])
-
-    def ceil(self) -> Image:
-        """The smallest integer not below the value."""
-        return self._unary(UNARY["ceil"])
-
-    def round(self) -> Image:
-        """The nearest integer, halves up (``-2.5`` gives ``-2``), as Java's ``Math.round``."""
-        return self._unary(UNARY["round"])
-
-    def sin(self) -> Image:
-        """The sine (radians)."""
-        return self._unary(UNARY["sin"])
-
-    def cos(self) -> Image:
-        """The cosine (radians)."""
-        return self._unary(UNARY["cos"])
-
-    def tan(self) -> Image:
-        """The tangent (radians)."""
-        return self._unary(UNARY["tan"])
-
-    def self_mask(self) -> Image:
-        """Masked where the value is 0, as ``selfMask``."""
-        return self._unary(self_mask)
-
-    def unmask(self, value: Operand = 0.0) -> Image:
-        """Masked pixels take ``value`` (a number, default 0, or an image's pixels), as
-        ``unmask``."""
-        return self._binary(value, unmask, "unmask")
-
-    def where(self, test: Image, value: Operand) -> Image:
-        """``value`` where ``test`` is non-zero, else this image, as ``where``: where ``test``
-        or ``value`` is masked this image's pixel stays; a masked pixel stays masked.
-
-        Parameters
-        ----------
-        test
-            A one-band image (for every band) or one band per band of this image.
-        value
-            A number, or an image paired with this one's bands like ``test``.
-        """
-        if not isinstance(test, Image):
-            raise TypeError(f"where takes an Image as its test, not {type(test).__name__}.")
-        left, test_array, names = self._pair(test, "where")
-        value_array = self._pair(value, "where")[1] if isinstance(value, Image) else value
-        if not isinstance(value_array, xr.DataArray) and not is_number(value_array):
-            raise TypeError(f"where takes an Image or a number as value, not {value!r}.")
-        value_array = value_array if isinstance(value_array, xr.DataArray) else float(value_array)
-        return self._finish(where(left, test_array, value_array), names)
-
-    def clip(self, geometry: Geometry | Sequence[float]) -> Image:
-        """Masked outside ``geometry``, as ``clip``: a pixel stays when its centre lies in it
-        (or on its edge). The grid stays as it is (Earth Engine also drops the pixels outside
-        from the footprint; here they are masked, as every image of a collection shares one
-        grid).
-
-        Parameters
-        ----------
-        geometry
-            ``Geometry.Rectangle``, ``Geometry.Polygon`` (a point's ``buffer`` too), or a
-            ``(west, south, east, north)`` box in degrees.
-        """
-        covered = covered_pixels(self._array, as_geometry(geometry))
-        out = self._array.where(covered)
-        out.attrs = dict(self._array.attrs)
-        return wrap_image(out)
-
-    def reduce_region(
-        self,
-        reducer: Reducer,
-        geometry: Geometry | Sequence[float] | None = None,
-        scale: float | None = None,
-        maxPixels: float = 1e7,  # noqa: N803 (Earth Engine's name)
-    ) -> dict[str, float | None]:
-        """The reducer's outputs over the pixels whose centre lies in ``geometry``, band by band,
-        as ``reduceRegion``: keys are band names (``'B4'``) for a one-output reducer, else
-        ``'B4_p25'``... Masked pixels are left out; a band with none valid gives None.
-
-        Computes (the region's pixels only, not the whole image).
-
-        Parameters
-        ----------
-        reducer
-            A :class:`Reducer` (``Reducer.mean()``, ``Reducer.percentile([25, 75])``...).
-        geometry
-            The region (default: the whole image).
-        scale
-            The pixel size in metres to reduce at: the image's own (default), or a whole
-            multiple of it, the image then averaged to that size first (Earth Engine's mean
-            pyramid).
-        maxPixels
-            The most pixels the region may hold, as in Earth Engine (an error says so).
-        """
-        if not isinstance(reducer, Reducer):
-            raise TypeError(
-                f"reduce_region takes a Reducer (e.g. Reducer.mean()), not {reducer!r}."
-            )
-        array = self._array
-        if "time" in array.dims:
-            raise ValueError("reduce_region: take one image first (this is a stack of images).")
-        array = _at_scale(array, scale)
-        if geometry is not None:
-            covered = covered_pixels(array, as_geometry(geometry)).values
-            rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
-            if not rows.size:
-                raise ValueError(
-                    f"reduce_region: {as_geometry(geometry).description} covers no pixel "
-                    "centre of the image; give a larger region or a finer scale."
-                )
-            window = {"y": slice(rows[0], rows[-1] + 1), "x": slice(cols[0], cols[-1] + 1)}
-            array = array.isel(window).where(covered[window["y"], window["x"]])
-            n_pixels = int(covered.sum())
-        else:
-            n_pixels = array.sizes["y"] * array.sizes["x"]
-        if n_pixels > maxPixels:
-            raise ValueError(
-                f"reduce_region: the region has {n_pixels} pixels, more than maxPixels="
-                f"{maxPixels:g}; pass a larger maxPixels, a coarser scale or a smaller region."
-            )
-        values = np.asarray(array.values)
-        single = len(reducer.output_names()) == 1
-        result: dict[str, float | None] = {}
-        for index, band in enumerate(band_names(array)):
-            for name, value in reducer.apply(values[index]).items():
-                result[band if single else f"{band}_{name}"] = value
-        return result
-
     def expression(self, text: str, images: Mapping[str, Image | float] | None = None) -> Image:
         """Earth Engine's expression language (see :mod:`compositing.facade._expression`):
         ``image.expression("2.5 * (NIR - RED) / (NIR + 6 * RED - 7.5 * BLUE + 1)",
@@ -491,42 +247,6 @@ class Image:
             The images (or numbers) the expression names.
         """
         return evaluate(text, self, images or {}, Image.constant)
-
-    # --- Python's operators: the methods above ----------------------------------------------
-
-    __add__ = __radd__ = add
-    __sub__ = subtract
-    __mul__ = __rmul__ = multiply
-    __truediv__ = divide
-    __pow__ = pow
-    __mod__ = mod
-    __lt__ = lt
-    __le__ = lte
-    __gt__ = gt
-    __ge__ = gte
-    __and__ = __rand__ = And
-    __or__ = __ror__ = Or
-    __invert__ = Not
-    __abs__ = abs
-
-    def __rsub__(self, other: float) -> Image:
-        return Image.constant(other).subtract(self)
-
-    def __rtruediv__(self, other: float) -> Image:
-        return Image.constant(other).divide(self)
-
-    def __rpow__(self, other: float) -> Image:
-        return Image.constant(other).pow(self)
-
-    def __rmod__(self, other: float) -> Image:
-        return Image.constant(other).mod(self)
-
-    def __neg__(self) -> Image:
-        return self.multiply(-1.0)
-
-    # Equality stays Python's (identity): eq() and neq() compare pixels, as in Earth Engine's
-    # Python client.
-    __hash__ = object.__hash__
 
     def _binary(self, other: Operand, op: Callable, what: str) -> Image:
         """Apply ``op(left, right)`` with Earth Engine's band pairing (the one broadcasting rule
@@ -570,6 +290,7 @@ class Image:
         elif "x" not in left.dims and "x" in right.dims:
             left = left.astype(right.dtype)
         left, right = drop_stray_time(left, right)
+        left, right = match_grids(left, right, what)
         check_same_grid(left, right, what)
         return left, right, names
 
@@ -577,6 +298,10 @@ class Image:
         out = canonical(out).assign_coords(band=names)
         out.attrs = dict(self._array.attrs)
         return wrap_image(out)
+
+    @classmethod
+    def _from_array(cls, array: xr.DataArray) -> Image:
+        return wrap_image(array)
 
     def _unary(self, function: Callable[[xr.DataArray], xr.DataArray]) -> Image:
         out = function(self._array)
@@ -587,9 +312,6 @@ class Image:
     propertyNames = property_names  # noqa: N815 (Earth Engine's name)
     addBands = add_bands  # noqa: N815 (Earth Engine's name)
     updateMask = update_mask  # noqa: N815 (Earth Engine's name)
-    normalizedDifference = normalized_difference  # noqa: N815 (Earth Engine's name)
-    selfMask = self_mask  # noqa: N815 (Earth Engine's name)
-    reduceRegion = reduce_region  # noqa: N815 (Earth Engine's name)
 
 
 def _property_pairs(args: tuple) -> dict[str, object]:
@@ -606,21 +328,5 @@ def wrap_image(array: xr.DataArray) -> Image:
     the stacks ``map`` hands to its function."""
     image = Image.__new__(Image)
     image._array = canonical(array)
+    image._replay = None
     return image
-
-
-def _at_scale(array: xr.DataArray, scale: float | None) -> xr.DataArray:
-    """``array`` at ``scale`` metres: as it is, or averaged over whole blocks of pixels."""
-    if scale is None:
-        return array
-    resolution = float(abs(array["x"].values[1] - array["x"].values[0]))
-    factor = float(scale) / resolution
-    if factor < 1 - 1e-6 or abs(factor - round(factor)) > 1e-6:
-        raise ValueError(
-            f"reduce_region: scale {scale:g} m is not a whole multiple of the image's "
-            f"{resolution:g} m pixels; give one (or load the image at that resolution)."
-        )
-    if round(factor) == 1:
-        return array
-    blocks = int(round(factor))
-    return array.coarsen(y=blocks, x=blocks, boundary="trim").mean(keep_attrs=True)
