@@ -61,8 +61,9 @@ import xarray as xr
 import compositing
 from benchmarks import bench_thermal_real
 from benchmarks.measure import MIB, json_ready, machine, own_high_water_mib, run_measured
+from compositing.export import write_cog
 from compositing.sources import demo
-from compositing.thermal import DEFAULT_LST_RANGE, DEFAULT_NDVI_RANGE, sharpen, write_cog
+from compositing.thermal import DEFAULT_LST_RANGE, DEFAULT_NDVI_RANGE, sharpen
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_OUT = ROOT / "benchmarks" / "results"

@@ -8,8 +8,8 @@ The public API:
   on a collection, and std, variance and percentile.
 * :mod:`compositing.clouds`: s2cloudless probabilities, cloud and shadow masks.
 * :func:`sharpen` and :func:`sharpen_files`: land surface temperature from 1 km to 10 m (TsHARP).
-* :class:`ImageCollection`, :class:`Image`, :class:`Filter` and :class:`Geometry`: an Earth
-  Engine-style facade.
+* :class:`ImageCollection`, :class:`Image`, :class:`Filter`, :class:`Geometry`,
+  :class:`Reducer`, :class:`Map` and :class:`Export`: an Earth Engine-style facade.
 * :func:`check_collection`: the collection contract, checked with errors that say what to fix.
 * :class:`NoScenesError`, :class:`CatalogUnreachableError`, :class:`CatalogResponseError`: what a
   real catalog search can raise (no matching scene, no network, an error answer).
@@ -19,7 +19,7 @@ import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is reada
 
 from .contract import check_collection, check_image
 from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
-from .facade import Filter, Geometry, Image, ImageCollection, Reducer
+from .facade import Export, Filter, Geometry, Image, ImageCollection, Map, Reducer
 from .reducers import METHODS, STATISTICS, composite
 from .sources import load, load_lst
 from .thermal import SharpenResult, sharpen, sharpen_files
@@ -29,11 +29,13 @@ __all__ = [
     "STATISTICS",
     "CatalogResponseError",
     "CatalogUnreachableError",
+    "Export",
     "Filter",
     "Geometry",
     "SharpenResult",
     "Image",
     "ImageCollection",
+    "Map",
     "NoScenesError",
     "Reducer",
     "check_collection",

@@ -375,28 +375,50 @@ def percentile(block, q):
 @_jit
 def count_mean_m2(block):
     """Per (band, pixel): the count of valid values, their mean and the sum of squared
-    deviations from it (two passes, float64), ``(3, band, pixel)``: a variance's state that
-    merges across time blocks (Chan et al.'s pairwise update, in :mod:`compositing.reducers`)."""
+    deviations from it (two passes over each tile, float64), ``(3, band, pixel)``: a variance's
+    state that merges across time blocks (Chan et al.'s pairwise update, in
+    :mod:`compositing.reducers`)."""
     n_time, n_band, n_pix = block.shape
     out = np.zeros((3, n_band, n_pix), dtype=np.float64)
+    for p0 in range(0, n_pix, TILE):
+        p1 = min(p0 + TILE, n_pix)
+        width = p1 - p0
+        for b in range(n_band):
+            n = out[0, b, p0:p1]
+            mean = out[1, b, p0:p1]
+            m2 = out[2, b, p0:p1]
+            for t in range(n_time):
+                values = block[t, b, p0:p1]
+                for i in range(width):
+                    v = values[i]
+                    valid = v == v
+                    mean[i] += v if valid else 0.0
+                    n[i] += 1.0 if valid else 0.0
+            for i in range(width):
+                mean[i] = mean[i] / n[i] if n[i] > 0.0 else 0.0
+            for t in range(n_time):
+                values = block[t, b, p0:p1]
+                for i in range(width):
+                    v = values[i]
+                    d = v - mean[i]
+                    m2[i] += d * d if v == v else 0.0
+    return out
+
+
+@_jit
+def spread(block, root):
+    """Per (band, pixel): the population variance of the valid values (its square root when
+    ``root``), float64, NaN where none; :func:`count_mean_m2`'s arithmetic, finished in place,
+    for blocks that hold the whole time axis."""
+    n_time, n_band, n_pix = block.shape
+    out = np.empty((n_band, n_pix), dtype=np.float64)
+    state = count_mean_m2(block)
     for b in range(n_band):
-        for p in range(n_pix):
-            n = 0
-            total = 0.0
-            for t in range(n_time):
-                v = block[t, b, p]
-                if v == v:
-                    n += 1
-                    total += v
-            if n == 0:
-                continue
-            mean = total / n
-            m2 = 0.0
-            for t in range(n_time):
-                v = block[t, b, p]
-                if v == v:
-                    m2 += (v - mean) * (v - mean)
-            out[0, b, p] = n
-            out[1, b, p] = mean
-            out[2, b, p] = m2
+        for i in range(n_pix):
+            n = state[0, b, i]
+            if n > 0.0:
+                variance = state[2, b, i] / n
+                out[b, i] = np.sqrt(variance) if root else variance
+            else:
+                out[b, i] = np.nan
     return out

@@ -285,6 +285,9 @@ def _composite_numpy(
         # The whole series is here: one fused pass, no partial state.
         _, b, y, x = data.shape
         return kernels.mean(_as_pixels(data)).reshape(b, y, x)
+    if method in ("std", "variance"):
+        _, b, y, x = data.shape
+        return kernels.spread(_as_pixels(data), method == "std").reshape(b, y, x)
     if method in _EXACT_KERNELS:
         return _exact_block(data, method, quantile)
     if method == "quality_mosaic":

@@ -176,18 +176,34 @@ def rgb_to_rgba(
     red: np.ndarray,
     green: np.ndarray,
     blue: np.ndarray,
-    minimum: float,
-    maximum: float,
-    gamma: float = 1.0,
+    minimum: float | Sequence[float],
+    maximum: float | Sequence[float],
+    gamma: float | Sequence[float] = 1.0,
 ) -> np.ndarray:
-    """Three bands to an (H, W, 4) ``uint8`` image; a pixel masked in any band is transparent."""
-    channels = [stretch(band, minimum, maximum, gamma) for band in (red, green, blue)]
+    """Three bands to an (H, W, 4) ``uint8`` image; a pixel masked in any band is transparent.
+    ``minimum``, ``maximum`` and ``gamma`` are one number for all three bands or one per band,
+    as Earth Engine's visualisation parameters."""
+    per_band = [
+        _three(value, name)
+        for value, name in ((minimum, "min"), (maximum, "max"), (gamma, "gamma"))
+    ]
+    channels = [
+        stretch(band, low, high, g)
+        for band, low, high, g in zip((red, green, blue), *per_band, strict=True)
+    ]
     valid = np.isfinite(channels[0]) & np.isfinite(channels[1]) & np.isfinite(channels[2])
     rgba = np.zeros((*valid.shape, 4), dtype=np.uint8)
     for index, channel in enumerate(channels):
         rgba[..., index] = np.where(valid, np.rint(np.nan_to_num(channel) * 255), 0)
     rgba[..., 3] = np.where(valid, 255, 0)
     return rgba
+
+
+def _three(value: float | Sequence[float], name: str) -> list[float]:
+    values = [float(v) for v in value] if isinstance(value, Sequence) else [float(value)] * 3
+    if len(values) != 3:
+        raise ValueError(f"{name} takes one number or one per band (3), not {value!r}")
+    return values
 
 
 def palette_to_rgba(

@@ -19,7 +19,8 @@ def test_the_readme_has_its_examples():
     assert len(python_blocks()) >= 5
 
 
-def test_the_readme_examples_run_in_order(capsys):
+def test_the_readme_examples_run_in_order(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write files (Export.image) where they run
     namespace: dict[str, object] = {}
     for block in python_blocks():
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102  (our own README)
@@ -29,6 +30,11 @@ def test_the_readme_examples_run_in_order(capsys):
     assert namespace["count"].data.dims == ("band", "y", "x")
     assert namespace["least_cloudy_on_top"].data.dims == ("band", "y", "x")
     assert namespace["evi"].bandNames() == ["EVI"]
+    assert [layer.label for layer in namespace["m"].layers] == ["least cloudy"]
+    import rasterio
+
+    with rasterio.open(tmp_path / "mosaic.tif") as exported:
+        assert exported.descriptions == ("B04", "B03", "B02") and exported.res == (20.0, 20.0)
     assert namespace["cloudless"].dims == ("band", "y", "x")
     # The layer the layout section adds is offered, computed and drawn with its legend.
     dashboard = namespace["dashboard"]

@@ -20,7 +20,9 @@ Bands are named the sensor's way (``B08``) or Earth Engine's (``B8``) alike; pro
 Earth Engine's names (``CLOUDY_PIXEL_PERCENTAGE``) or STAC's (``eo:cloud_cover``), see
 :mod:`compositing.properties`. Nothing computes pixels: a dask-backed collection stays
 dask-backed through every method, reducers included (a filter reads properties only). The
-reducers are :func:`compositing.reducers.composite`.
+reducers are :func:`compositing.reducers.composite`. ``Export.image`` writes a
+Cloud-Optimized GeoTIFF tile by tile (:mod:`compositing.export`); ``Map`` draws layers
+(:mod:`compositing.mapping`).
 
 Where this differs from Earth Engine, on purpose:
 
@@ -31,10 +33,12 @@ Where this differs from Earth Engine, on purpose:
 * ``merge`` needs the same bands on both sides (one stack holds the images).
 """
 
+from ..mapping import Map
 from ._collection import ImageCollection
+from ._export import Export
 from ._filters import Filter
 from ._geometry import Geometry
 from ._image import Image
 from ._reducer import Reducer
 
-__all__ = ["Filter", "Geometry", "Image", "ImageCollection", "Reducer"]
+__all__ = ["Export", "Filter", "Geometry", "Image", "ImageCollection", "Map", "Reducer"]

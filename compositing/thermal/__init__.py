@@ -46,12 +46,13 @@ Decisions, and where they differ from the source article:
 The package, one job per module: ``_result`` (:class:`SharpenResult`), ``_inputs`` (the checks
 of the inputs), ``_footprints`` (each fine pixel's coarse cell, the per-cell sums and expected
 pixel counts), ``_fit`` (the pairs and their filters, the model, r², CV RMSE), ``_sharpen``
-(:func:`sharpen` and its block function) and ``_io`` (:func:`sharpen_files`, :func:`write_cog`).
+(:func:`sharpen` and its block function) and ``_io`` (:func:`sharpen_files`; the COG is written by
+:func:`compositing.export.write_cog`).
 Grids are :class:`compositing.geo.Grid` s, as everywhere in the engine.
 """
 
 from ._fit import DEFAULT_LST_RANGE, DEFAULT_NDVI_RANGE, MIN_PAIRS, MIN_WATER_CELLS
-from ._io import sharpen_files, write_cog
+from ._io import sharpen_files
 from ._result import SharpenResult
 from ._sharpen import sharpen
 
@@ -63,5 +64,4 @@ __all__ = [
     "SharpenResult",
     "sharpen",
     "sharpen_files",
-    "write_cog",
 ]

@@ -1,27 +1,18 @@
 """From files to a Cloud-Optimized GeoTIFF: :func:`sharpen_files` runs the source article's
-whole flow, :func:`write_cog` writes a sharpened map block by block."""
+whole flow; :func:`compositing.export.write_cog` writes the sharpened map block by block."""
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Hashable
 from pathlib import Path
 
-import dask.array as da
-import numpy as np
 import pandas as pd
-import xarray as xr
 
-from ..geo import Grid, reversed_dims
+from ..export import write_cog
 from ..indices import ndvi
 from ..sources import load, load_lst
-from ._inputs import as_image, dask_data
 from ._result import SharpenResult
 from ._sharpen import sharpen
-
-#: GDAL block cache (MB) while a COG is written.
-_GDAL_CACHE_MB = 256
 
 
 def sharpen_files(
@@ -131,83 +122,3 @@ def _lst_time_or_unknown(path: str | os.PathLike) -> str | None:
         tags = src.tags()
     when, _ = files.lst_time(Path(os.fspath(path)), tags)
     return None if when is not None else "NaT"
-
-
-class _WindowWriter:
-    """``da.store`` target that writes each block into an open rasterio dataset's window."""
-
-    def __init__(self, dataset: object) -> None:
-        self.dataset = dataset
-
-    def __setitem__(self, key: tuple[slice, slice], block: np.ndarray) -> None:
-        from rasterio.windows import Window
-
-        rows, cols = key
-        window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
-        self.dataset.write(np.asarray(block, dtype=np.float32), 1, window=window)
-
-
-def write_cog(
-    array: xr.DataArray, path: str | os.PathLike, *, tags: dict[Hashable, str] | None = None
-) -> Path:
-    """Write a ``(y, x)`` array as a float32 Cloud-Optimized GeoTIFF with nodata NaN.
-
-    The blocks are written one by one into a temporary tiled GeoTIFF (so a dask array is never
-    held whole), which GDAL's COG driver then copies into the COG (overviews by averaging,
-    DEFLATE with the floating-point predictor).
-
-    Parameters
-    ----------
-    array
-        Dims ``(y, x)`` on a regular grid, with a CRS (``.rio.crs``).
-    path
-        The output file (overwritten).
-    tags
-        Written as dataset tags.
-    """
-    import rasterio
-    import rasterio.shutil
-
-    array = as_image(array, "array")
-    Grid.from_array(array, name="array", task="sharpening")  # a regular grid, or the error
-    flipped = reversed_dims(array)
-    if flipped:  # south-up (or east-to-west) coordinates: flip to the layout GeoTIFFs expect
-        array = array.isel({dim: slice(None, None, -1) for dim in flipped})
-    grid = Grid.from_array(array, name="array", task="sharpening")
-    data = dask_data(array)
-    path = Path(os.fspath(path))
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp.tif")
-    profile = {
-        "driver": "GTiff",
-        "width": grid.width,
-        "height": grid.height,
-        "count": 1,
-        "dtype": "float32",
-        "nodata": float("nan"),
-        "crs": array.rio.crs,
-        "transform": grid.transform,
-        "tiled": True,
-        "blockxsize": 512,
-        "blockysize": 512,
-        "BIGTIFF": "IF_SAFER",
-    }
-    # GDAL's block cache defaults to 5 % of the RAM; a small one keeps the peak memory modest.
-    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
-        try:
-            with rasterio.open(scratch, "w", **profile) as dst:
-                # The scratch file is written from this process's threads: one lock for GDAL.
-                da.store(data, _WindowWriter(dst), lock=threading.Lock(), scheduler="threads")
-                if tags:
-                    dst.update_tags(**{str(k): v for k, v in tags.items()})
-            rasterio.shutil.copy(
-                scratch,
-                path,
-                driver="COG",
-                COMPRESS="DEFLATE",
-                PREDICTOR="YES",
-                RESAMPLING="AVERAGE",
-                BIGTIFF="IF_SAFER",
-            )
-        finally:
-            scratch.unlink(missing_ok=True)
-    return path
