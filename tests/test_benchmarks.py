@@ -16,6 +16,7 @@ from benchmarks.bench_reducers import (
     mosaic_reference,
     numpy_collection,
     numpy_quality_mosaic,
+    numpy_sorted_percentile,
     onehot_mode,
 )
 from compositing import composite
@@ -50,6 +51,8 @@ def test_reducers_benchmark_judges_the_strongest_peer_and_shows_the_others(tmp_p
         "mosaic (dask input)",
         "mean",
         "quality_mosaic",
+        "percentile (p25)",
+        "std",
         "median at scale: time",
         "median at scale: peak RSS",
     ]
@@ -64,6 +67,7 @@ def test_reducers_benchmark_judges_the_strongest_peer_and_shows_the_others(tmp_p
     assert by_name["mode"]["others"][0]["name"].startswith("`scipy.stats.mode")
     assert "bottleneck" in by_name["median at scale: time"]["peer_name"]
     assert by_name["mean"]["goal_against"] == "floor" and by_name["mean"]["floor"] > 0
+    assert "bottleneck.nanstd" in " ".join(by_name["std"]["candidates"])
 
 
 def test_onehot_mode_peer_agrees_with_ours_pixel_for_pixel():
@@ -101,3 +105,12 @@ def test_app_benchmark_band_changes_compute_only_new_bands(tmp_path):
     height, width = report["details"]["in_process"]["image_shape"]
     sent = scenarios["bands_median"]["in_process_bytes"]
     assert min(sent) > 10_000 and max(sent) < 4 * height * width / 4
+
+
+@pytest.mark.parametrize("percentile", [0, 25, 62.5, 100])
+def test_the_vectorised_numpy_percentile_peer_is_nanpercentile(percentile):
+    c = numpy_collection((7, 2, 24, 24), seed=3)
+    arr = c.values
+    with pytest.warns(RuntimeWarning, match="All-NaN"):  # the swath edge: nothing valid
+        want = np.nanpercentile(arr.astype("float64"), percentile, axis=0).astype("float32")
+    np.testing.assert_array_equal(numpy_sorted_percentile(arr, percentile), want)

@@ -297,3 +297,34 @@ def _no_compute():
 def test_an_image_from_xarray_inside_map_keeps_properties(collection):
     out = collection.map(lambda image: Image(image.data * 2))
     assert out.aggregate_array("MGRS_TILE") == TILES
+
+
+def test_greenest_pixel_composite_ports_literally(collection):
+    """Earth Engine's greenest-pixel script, ``ee.`` dropped and Python syntax:
+
+    ``addNDVI = function(image) {return image.addBands(image.normalizedDifference(['B8',
+    'B4']).rename('NDVI'))}; greenest = collection.map(addNDVI).qualityMosaic('NDVI')``.
+    """
+
+    def add_ndvi(image):
+        ndvi = image.normalizedDifference(["B8", "B4"]).rename("NDVI")
+        return image.addBands(ndvi)
+
+    with_ndvi = collection.map(add_ndvi)
+    greenest = with_ndvi.qualityMosaic("NDVI")
+    assert greenest.bandNames() == [*BANDS, "NDVI"]
+    # numpy: NDVI per image (masked where an input is negative or masked), the first image of
+    # the highest NDVI, every band from it.
+    stack = collection.data.values.astype("float64")
+    nir, red = stack[:, BANDS.index("B8")], stack[:, BANDS.index("B4")]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = np.where((nir >= 0) & (red >= 0), (nir - red) / (nir + red), np.nan)
+        ndvi = np.where(nir + red == 0, 0.0, ndvi)
+    best = np.nanargmax(np.where(np.isnan(ndvi), -np.inf, ndvi), axis=0)
+    want = np.take_along_axis(stack, best[None, None], axis=0)[0]
+    want[:, np.isnan(ndvi).all(axis=0)] = np.nan
+    got = greenest.data.values
+    np.testing.assert_array_equal(got[: len(BANDS)], want.astype(got.dtype))
+    np.testing.assert_allclose(
+        got[-1], np.take_along_axis(ndvi, best[None], axis=0)[0], rtol=1e-6, equal_nan=True
+    )

@@ -39,6 +39,18 @@ from ._export import Export
 from ._filters import Filter
 from ._geometry import Geometry
 from ._image import Image
+from ._join import Join
+from ._number import Number
 from ._reducer import Reducer
 
-__all__ = ["Export", "Filter", "Geometry", "Image", "ImageCollection", "Map", "Reducer"]
+__all__ = [
+    "Export",
+    "Filter",
+    "Geometry",
+    "Image",
+    "ImageCollection",
+    "Join",
+    "Map",
+    "Number",
+    "Reducer",
+]

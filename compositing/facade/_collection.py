@@ -21,6 +21,7 @@ from ..contract import band_names, check_collection
 from ..properties import get_property, property_names
 from ..reducers import composite
 from ._arrays import canonical, describe, drop_stray_time, select_bands
+from ._catalog import CatalogRequest
 from ._filters import DateLike, Filter, intersects, outside_text
 from ._geometry import Geometry, as_geometry
 from ._image import Image, wrap_image
@@ -38,19 +39,55 @@ class ImageCollection:
         DataArray with dims ``(time, band, y, x)``, float (NaN = masked), sorted by time; see
         :func:`compositing.contract.check_collection`. numpy- or dask-backed. Each image's
         properties are its coordinates along ``time`` (see :mod:`compositing.properties`).
+        Or Earth Engine's id (``'COPERNICUS/S2_SR'``, see :mod:`compositing.facade._catalog`),
+        loaded from ``source`` at ``resolution`` once ``filterBounds`` and ``filterDate`` have
+        given the area and dates; or another ImageCollection.
+    source
+        For an id: ``"demo"`` (default, offline), ``"earth-search"`` or
+        ``"planetary-computer"``.
+    resolution
+        For an id: the pixel size in metres.
     """
 
-    def __init__(self, collection: xr.DataArray) -> None:
-        self._array = check_collection(collection)
+    def __init__(
+        self,
+        collection: xr.DataArray | str | ImageCollection,
+        *,
+        source: str = "demo",
+        resolution: float = 10.0,
+    ) -> None:
         self._empty_reason: str | None = None
+        self._request: CatalogRequest | None = None
+        self._data: xr.DataArray | None = None
+        if isinstance(collection, ImageCollection):  # ee.ImageCollection(join.apply(...))
+            self._data, self._request = collection._data, collection._request
+            self._empty_reason = collection._empty_reason
+        elif isinstance(collection, str):
+            # ImageCollection('COPERNICUS/S2_SR'): loaded once filterBounds and filterDate
+            # have given the area and dates (see compositing.facade._catalog).
+            self._request = CatalogRequest(collection, source, resolution)
+        else:
+            self._data = check_collection(collection)
 
     @classmethod
     def _derive(cls, array: xr.DataArray, empty_reason: str | None = None) -> ImageCollection:
         """A collection from our own methods. It may be empty (time length 0), which the
         contract forbids: ``empty_reason`` then says why, and reducers raise it."""
         collection = cls.__new__(cls)
-        collection._array = array
+        collection._data, collection._request = array, None
         collection._empty_reason = empty_reason if array.sizes["time"] == 0 else None
+        return collection
+
+    @property
+    def _array(self) -> xr.DataArray:
+        if self._data is None:
+            self._data = check_collection(self._request.load())
+        return self._data
+
+    def _waiting(self, request: CatalogRequest) -> ImageCollection:
+        """A collection id still waiting for its area or dates."""
+        collection = ImageCollection.__new__(ImageCollection)
+        collection._data, collection._request, collection._empty_reason = None, request, None
         return collection
 
     @property
@@ -64,6 +101,11 @@ class ImageCollection:
         return self._array
 
     def __repr__(self) -> str:
+        if self._data is None:
+            return (
+                f"<ImageCollection {self._request.collection_id!r}, loaded once filterBounds "
+                "and filterDate give its area and dates>"
+            )
         return f"<ImageCollection of {self.size()} images, {describe(self._array)}>"
 
     # --- size, order and images ------------------------------------------------------------
@@ -193,6 +235,8 @@ class ImageCollection:
             Dates as strings (``'2021-07-01'``) or datetimes; timezone-aware ones are compared
             in UTC. Without ``end``, a one-millisecond window, as in Earth Engine.
         """
+        if self._data is None and end is not None:  # a collection id: these are its dates
+            return self._waiting(self._request.with_dates(start, end))
         called = f"filter_date({str(start)!r}, {str(end)!r})"
         return self._filtered(Filter.date(start, end), called)
 
@@ -210,6 +254,8 @@ class ImageCollection:
             tuple or a ``(west, south, east, north)`` tuple, in degrees (EPSG:4326).
         """
         geometry = as_geometry(geometry)
+        if self._data is None:  # a collection id: this is its area
+            return self._waiting(self._request.with_bounds(geometry))
         if not self.size() or intersects(self._array, geometry):
             return self
         reason = self._empty_reason or (

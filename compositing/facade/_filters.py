@@ -61,9 +61,18 @@ class Filter:
 
     test: Test
     text: str
+    #: For a join's condition (``Filter.equals(leftField=..., rightField=...)``): the two
+    #: properties that must be equal.
+    fields: tuple[str, str] | None = None
 
     def keep(self, array: xr.DataArray) -> np.ndarray:
         """One bool per image of ``array``: whether it passes."""
+        if self.fields is not None:
+            raise ValueError(
+                f"filter {self.text} compares two collections' properties: it is a join's "
+                "condition (Join.saveFirst(...).apply(primary, secondary, condition)); filter "
+                "one collection with Filter.eq(name, value)."
+            )
         passed = np.asarray(self.test(array), dtype=bool)
         if passed.shape != (array.sizes["time"],):
             raise ValueError(f"filter {self.text} gave {passed.shape} answers for one per image")
@@ -90,6 +99,32 @@ class Filter:
     def gte(cls, name: str, value: object) -> Filter:
         """Images whose property ``name`` is at least ``value``."""
         return cls._compare("gte", name, value)
+
+    @classmethod
+    def equals(
+        cls,
+        leftField: str | None = None,  # noqa: N803 (Earth Engine's names)
+        rightValue: object = None,  # noqa: N803
+        rightField: str | None = None,  # noqa: N803
+        leftValue: object = None,  # noqa: N803
+    ) -> Filter:
+        """``Filter.equals``: with ``leftField`` and ``rightValue``, the images whose property
+        equals the value (as :meth:`eq`); with ``leftField`` and ``rightField``, a join's
+        condition (the primary image's property equals the secondary's)."""
+        if leftField is not None and rightField is not None:
+            return cls(
+                lambda array: None,
+                f"equals({leftField!r}, {rightField!r})",
+                (leftField, rightField),
+            )
+        if leftField is not None and leftValue is None:
+            return cls._compare("eq", leftField, rightValue)
+        if rightField is not None and rightValue is None:
+            return cls._compare("eq", rightField, leftValue)
+        raise ValueError(
+            "Filter.equals takes leftField with rightValue (a filter) or with rightField (a "
+            "join's condition)."
+        )
 
     @classmethod
     def eq(cls, name: str, value: object) -> Filter:

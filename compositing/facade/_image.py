@@ -23,6 +23,8 @@ from ._arrays import (
     select_bands,
 )
 from ._expression import evaluate
+from ._joined import JoinedImage
+from ._number import plain_number
 from ._pixel_math import PixelMath
 from ._projection import match_grids
 from ._spatial_methods import SpatialMethods
@@ -50,12 +52,20 @@ class Image(PixelMath, SpatialMethods):
         names (see :func:`compositing.contract.check_image`); or, inside ``map``, a stack with
         dims ``(time, band, y, x)`` in any order (put back in this order), to return an array
         computed with xarray as an Image. A number (or list of numbers) gives
-        :meth:`constant`, a list of Images :meth:`cat`, as ``ee.Image(...)`` does.
+        :meth:`constant`, a list of Images :meth:`cat`, an Image itself, as ``ee.Image(...)``
+        does; so does a joined property inside ``map`` (``Image(img.get('s2cloudless'))``,
+        see :class:`~compositing.facade.Join`).
     """
 
     def __init__(self, image: xr.DataArray | float | Sequence[float] | Sequence[Image]) -> None:
         self._replay: tuple[Image, Callable[[Image], Image]] | None = None
-        if isinstance(image, list | tuple) and image and all(isinstance(i, Image) for i in image):
+        if isinstance(image, Image):
+            self._array = image._array  # ee.Image(image)
+        elif isinstance(image, JoinedImage):
+            self._array = check_image(image.array)  # ee.Image(img.get('joined'))
+        elif isinstance(image, xr.DataArray) and image.dtype == object:
+            self._array = _stack_of_images(image)  # ee.Image(img.get('joined')) inside map
+        elif isinstance(image, list | tuple) and image and all(isinstance(i, Image) for i in image):
             self._array = Image.cat(image)._array  # ee.Image([a, b, c])
         elif is_number(image) or (
             isinstance(image, list | tuple) and image and all(map(is_number, image))
@@ -257,14 +267,19 @@ class Image(PixelMath, SpatialMethods):
     def _pair(self, other: Operand, what: str) -> tuple[xr.DataArray, xr.DataArray | float, list]:
         """The two operands of a band-by-band operation, and the result's band names.
 
-        A number applies to every band. A one-band image applies to every band of the other;
+        A number (or a :class:`Number`, one per image inside ``map``) applies to every band.
+        A one-band image applies to every band of the other;
         equal band counts pair by position. Output bands are named after the image with more
         bands, or after ``self`` when the counts are equal. A constant (no grid) takes the other
         side's dtype, as a Python number would.
         """
         left = self._array
+        other = plain_number(other)
         if is_number(other):
             return left, float(other), self.band_names()
+        if isinstance(other, xr.DataArray) and set(other.dims) <= {"time"} and "time" in left.dims:
+            # One number per image (a property or a Number inside map): it broadcasts over time.
+            return left, other.astype(left.dtype), self.band_names()
         if not isinstance(other, Image):
             raise TypeError(f"{what} takes an Image or a number, not {type(other).__name__}.")
         right = other._array
@@ -321,6 +336,23 @@ def _property_pairs(args: tuple) -> dict[str, object]:
     if len(args) == 2 and isinstance(args[0], str):
         return {args[0]: args[1]}
     raise TypeError(f"set takes (name, value) or one dict of properties, not {args!r}.")
+
+
+def _stack_of_images(images: xr.DataArray) -> xr.DataArray:
+    """One image per element of an object array along ``time`` (a joined property inside
+    ``map``), stacked on that array's times."""
+    if images.dims != ("time",):
+        raise TypeError(f"Image takes images along time here, not an array with {images.dims}.")
+    parts = list(images.values)
+    if not parts or not all(isinstance(part, JoinedImage) for part in parts):
+        raise ValueError(
+            "Image: some images have no joined image (a Join with outer=True); join without "
+            "outer to keep only the images that matched."
+        )
+    own_time = [part.array.drop_vars("time", errors="ignore") for part in parts]
+    stack = xr.concat(own_time, dim="time", coords="minimal", compat="override", join="exact")
+    stack = stack.assign_coords(time=images["time"].values)
+    return canonical(stack)
 
 
 def wrap_image(array: xr.DataArray) -> Image:

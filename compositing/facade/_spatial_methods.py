@@ -17,6 +17,7 @@ import xarray as xr
 
 from ._geometry import Geometry, as_geometry, covered_pixels
 from ._neighbourhood import directional_distance, focal, kernel, pixel_size
+from ._number import Number, plain_number
 from ._projection import Projection, on_grid, projection_of
 from ._reducer import Reducer
 from ._regions import reduce_region
@@ -128,7 +129,7 @@ class SpatialMethods:
 
     def directional_distance_transform(
         self,
-        angle: float | xr.DataArray,
+        angle: float | xr.DataArray | Number,
         maxDistance: int,  # noqa: N803 (Earth Engine's name)
         labelBand: str | None = None,  # noqa: N803 (Earth Engine's name)
     ) -> Self:
@@ -157,6 +158,7 @@ class SpatialMethods:
                 f"{self.band_names()}; select one band first (`.select(name)`)."
             )
         array = self._array
+        angle = plain_number(angle)
         if isinstance(angle, xr.DataArray) and angle.ndim:
             if "time" not in array.dims or angle.dims != ("time",):
                 raise ValueError(
