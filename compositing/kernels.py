@@ -307,6 +307,17 @@ def _insertion_sort(buf, n):
 
 
 @_jit
+def _sorted_valid(block, b, p, buf):
+    """The valid values of (band ``b``, pixel ``p``) in ascending order, in ``buf`` (an
+    insertion sort for short series) or a new array."""
+    n = _gather_valid(block, b, p, buf)
+    if n <= 64:
+        _insertion_sort(buf, n)
+        return buf[:n]
+    return np.sort(buf[:n])
+
+
+@_jit
 def mode(block):
     """Per (band, pixel): the most frequent valid value; ties give the smallest (Earth Engine's
     rule). NaN where none."""
@@ -315,15 +326,11 @@ def mode(block):
     buf = np.empty(n_time, dtype=block.dtype)
     for b in range(n_band):
         for p in range(n_pix):
-            n = _gather_valid(block, b, p, buf)
+            values = _sorted_valid(block, b, p, buf)
+            n = values.size
             if n == 0:
                 out[b, p] = np.nan
                 continue
-            if n <= 64:
-                _insertion_sort(buf, n)
-                values = buf
-            else:
-                values = np.sort(buf[:n])
             best = values[0]
             best_run = 0
             run = 0
@@ -350,15 +357,11 @@ def percentile(block, q):
     buf = np.empty(n_time, dtype=np.float64)
     for b in range(n_band):
         for p in range(n_pix):
-            n = _gather_valid(block, b, p, buf)
+            values = _sorted_valid(block, b, p, buf)
+            n = values.size
             if n == 0:
                 out[b, p] = np.nan
                 continue
-            if n <= 64:
-                _insertion_sort(buf, n)
-                values = buf
-            else:
-                values = np.sort(buf[:n])
             rank = (n - 1) * q
             if rank >= n - 1:
                 out[b, p] = values[n - 1]

@@ -7,10 +7,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from ..export import ProgressReport, write_cog
-from ._geometry import Geometry, as_geometry, covered_pixels
+from ._geometry import Geometry, as_geometry, region_window
 from ._image import Image
 from ._projection import Projection
 
@@ -63,15 +61,7 @@ class _ImageExport:
             image = image.reproject(crs if crs is not None else image.projection(), scale)
         array = image.data
         if region is not None:
-            covered = np.asarray(covered_pixels(array, as_geometry(region)).values)
-            rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
-            if not rows.size:
-                raise ValueError(
-                    f"Export.image: {as_geometry(region).description} covers no pixel centre "
-                    "of the image; give a region inside it."
-                )
-            window = {"y": slice(rows[0], rows[-1] + 1), "x": slice(cols[0], cols[-1] + 1)}
-            inside = covered[window["y"], window["x"]]
+            window, inside = region_window(array, as_geometry(region), "Export.image")
             array = array.isel(window)
             if not inside.all():
                 array = array.where(inside)

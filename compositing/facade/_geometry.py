@@ -14,7 +14,7 @@ import xarray as xr
 from ..geo import LONLAT, transformer, utm_crs
 from ._arrays import is_number
 
-__all__ = ["Geometry", "as_geometry", "covered_pixels"]
+__all__ = ["Geometry", "as_geometry", "covered_pixels", "region_window"]
 
 #: Points added along each edge before a polygon is projected (its edges are straight in
 #: lon/lat, curved in a UTM grid).
@@ -198,6 +198,29 @@ def covered_pixels(array: xr.DataArray, geometry: Geometry) -> xr.DataArray:
             dtype=bool,
         )  # fmt: skip
     return xr.DataArray(covered, dims=("y", "x"), coords={"y": y, "x": x})
+
+
+def region_window(
+    array: xr.DataArray, geometry: Geometry, what: str
+) -> tuple[dict[str, slice], np.ndarray]:
+    """The smallest ``{"y": slice, "x": slice}`` window holding every pixel whose centre lies
+    in ``geometry``, and which pixels of that window do (a bool ``(y, x)`` array). Computes
+    the coverage (geometry only, no pixel values).
+
+    Raises
+    ------
+    ValueError
+        The geometry covers no pixel centre (``what`` names the caller).
+    """
+    covered = np.asarray(covered_pixels(array, geometry).values)
+    rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+    if not rows.size:
+        raise ValueError(
+            f"{what}: {geometry.description} covers no pixel centre of the image; give a "
+            "larger region inside it, or a finer scale."
+        )
+    window = {"y": slice(rows[0], rows[-1] + 1), "x": slice(cols[0], cols[-1] + 1)}
+    return window, covered[window["y"], window["x"]]
 
 
 def _edge_step(geometry: Geometry) -> float:

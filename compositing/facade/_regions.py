@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from ..contract import band_names
-from ._geometry import Geometry, as_geometry, covered_pixels
+from ._geometry import Geometry, as_geometry, region_window
 from ._reducer import Reducer
 
 __all__ = ["reduce_region"]
@@ -30,16 +30,9 @@ def reduce_region(
         raise ValueError("reduce_region: take one image first (this is a stack of images).")
     array = _at_scale(array, scale)
     if geometry is not None:
-        covered = covered_pixels(array, as_geometry(geometry)).values
-        rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
-        if not rows.size:
-            raise ValueError(
-                f"reduce_region: {as_geometry(geometry).description} covers no pixel "
-                "centre of the image; give a larger region or a finer scale."
-            )
-        window = {"y": slice(rows[0], rows[-1] + 1), "x": slice(cols[0], cols[-1] + 1)}
-        array = array.isel(window).where(covered[window["y"], window["x"]])
-        n_pixels = int(covered.sum())
+        window, inside = region_window(array, as_geometry(geometry), "reduce_region")
+        array = array.isel(window).where(inside)
+        n_pixels = int(inside.sum())
     else:
         n_pixels = array.sizes["y"] * array.sizes["x"]
     if n_pixels > max_pixels:
