@@ -135,12 +135,7 @@ class ThermalInputs:
 
 def mask_bands(mask: CloudMask) -> set[str]:
     """The bands a cloud-mask method reads."""
-    return {
-        "none": set(),
-        "cldprb": {"MSK_CLDPRB"},
-        "scl": {"SCL"},
-        "s2cloudless": {"B08", "SCL"},
-    }[mask.method]
+    return set(clouds.MASK_BANDS[mask.method])
 
 
 def cldprb_missing(what: str, source: str) -> NoDataError:

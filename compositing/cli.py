@@ -105,8 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 def _export(args: argparse.Namespace) -> int:
     source = args.source[0] if len(args.source) == 1 else list(args.source)
     wanted = list(dict.fromkeys(args.bands + ([args.quality_band] if args.quality_band else [])))
-    mask_bands = {"cldprb": ["MSK_CLDPRB"], "scl": ["SCL"], "s2cloudless": ["B08", "SCL"]}
-    bands = list(dict.fromkeys(wanted + mask_bands.get(args.mask, [])))
+    bands = list(dict.fromkeys([*wanted, *clouds.MASK_BANDS[args.mask]]))
     area = {"bbox": tuple(args.bbox), "dates": tuple(args.dates) if args.dates else None}
     grid = {"resolution": args.resolution, "crs": args.crs}
     collection = load(source, bands=bands, **area, **grid)

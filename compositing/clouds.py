@@ -43,6 +43,14 @@ S2CLOUDLESS_BANDS = ("B01", "B02", "B04", "B05", "B08", "B8A", "B09", "B10", "B1
 SCL_DROP_CLASSES = (3, 8, 9, 10)
 SCL_WATER = 6
 MASK_METHODS = ("none", "cldprb", "scl", "s2cloudless")
+#: The bands of the collection each mask method reads (s2cloudless also reads the L1C's
+#: S2CLOUDLESS_BANDS, and SCL only where present: water is never a shadow).
+MASK_BANDS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "cldprb": ("MSK_CLDPRB",),
+    "scl": ("SCL",),
+    "s2cloudless": ("B08", "SCL"),
+}
 
 #: Resolution (m) at which the tutorial projects clouds into shadows.
 PROJECTION_RESOLUTION = 100.0
