@@ -17,8 +17,8 @@ serves every session of the process, :func:`shared_computations`, within one bud
   visible layers need. A collection that would exceed half the budget (a long date range) is
   loaded at coarser pixels, or refused with a :class:`~app.limits.LimitError` saying what to
   narrow: memory stays bounded whatever the user picks;
-* the s2cloudless **probability** (the model is the slow part of the method; its parameters
-  only change what follows it), and each cloud **mask**;
+* the s2cloudless and csmask **probabilities** (the networks are the slow part of the methods;
+  their parameters only change what follows them), and each cloud **mask**;
 * each **band's composite** (a method, a band, a mask), so that a new band triplet computes only
   the bands not seen before; computed in row strips, one per core, in parallel threads;
 * each layer's **values** (before colouring), so that a stretch change only recolours, and each
@@ -45,7 +45,7 @@ import pandas as pd
 import xarray as xr
 
 import compositing
-from compositing import clouds, thermal
+from compositing import clouds, csmask, thermal
 from compositing.indices import ndvi
 
 from .cache import LRUCache
@@ -61,6 +61,8 @@ from .view import WEB_MERCATOR, ViewPlan, native_resolution
 #: typical"; the model costs ~0.6 s per 256 x 256 pixels, so full resolution would take seconds.
 S2CLOUDLESS_MODEL_RESOLUTION_M = 100.0
 NDVI_BANDS = ("B04", "B08")
+#: What csmask's mask reads besides the network's probabilities (the projection's dark pixels).
+CSMASK_PROJECTION_BANDS = ("B08", "SCL")
 
 ProgressReport = Callable[[float], None]
 #: Row strips a composite of an in-memory collection is split into: one per core, each in a
@@ -200,7 +202,7 @@ class Computations:
         self.limits = limits
         share = {name: int(limits.cache_bytes * part) for name, part in CACHE_SHARES.items()}
         self.collections: LRUCache[xr.DataArray] = LRUCache(share["collections"])
-        self.probabilities: LRUCache[xr.DataArray] = LRUCache(share["probabilities"])
+        self.probabilities: LRUCache[xr.DataArray | xr.Dataset] = LRUCache(share["probabilities"])
         self.masks: LRUCache[xr.DataArray] = LRUCache(share["masks"])
         self.band_composites: LRUCache[xr.DataArray] = LRUCache(share["band_composites"])
         self.values: LRUCache[object] = LRUCache(share["values"])
@@ -359,6 +361,21 @@ class Computations:
 
         return self.probabilities.get_or_compute(request, _in_a_slot(compute))
 
+    def csmask_probability(self, request: AreaRequest) -> xr.Dataset:
+        """ukis-csmask's cloud and shadow probabilities on the request's grid, run at about
+        30 m on the ground (the network's own), or at the view's pixels if they are coarser."""
+
+        def compute() -> xr.Dataset:
+            collection = self.collection(request, mask_bands(CloudMask("csmask")))
+            _, south, _, north = request.bbox
+            # Projected metres per ground metre (web maps stretch by 1 / cos(latitude)).
+            stretch = 1.0 / math.cos(math.radians((south + north) / 2))
+            own = float(abs(collection["x"].values[1] - collection["x"].values[0]))
+            working = max(own, csmask.DEFAULT_RESOLUTION * stretch)
+            return csmask.csmask_probability(collection, resolution=working).compute()
+
+        return self.probabilities.get_or_compute((request, "csmask"), _in_a_slot(compute))
+
     def drop_mask(self, request: AreaRequest, mask: CloudMask) -> xr.DataArray | None:
         """(time, y, x) True where the cloud mask drops a pixel; None for no mask."""
         if mask.method == "none":
@@ -367,6 +384,13 @@ class Computations:
             raise cldprb_missing("the MSK_CLDPRB ≤ 10 cloud mask", request.source)
 
         def compute() -> xr.DataArray:
+            if mask.method == "csmask":
+                probability = self.csmask_probability(request)
+                # Past the network the mask reads only B08 and SCL (the projection's dark
+                # pixels): unpacking the six network bands again would cost more than the mask.
+                geometry = self.collection(request, set(CSMASK_PROJECTION_BANDS))
+                drop = csmask.mask_csmask(geometry, probability=probability, **mask.params())
+                return drop.compute()
             collection = self.collection(request, mask_bands(mask))
             if mask.method == "cldprb":
                 drop = clouds.mask_from_cldprb(collection, threshold=10)
@@ -381,8 +405,11 @@ class Computations:
 
     def masked(self, request: AreaRequest, bands: list[str], mask: CloudMask) -> xr.DataArray:
         """The collection's ``bands`` with the cloud mask's dropped pixels set to NaN."""
-        collection = self.collection(request, set(bands) | mask_bands(mask))
-        selected = collection.sel(band=bands)
+        wanted = set(bands) | mask_bands(mask)
+        if not self.has_collection(request, wanted):
+            self.collection(request, wanted)  # one load for these bands and the mask's
+        # Only the bands asked for are unpacked (the mask's are read by drop_mask, once).
+        selected = self.collection(request, set(bands)).sel(band=bands)
         drop = self.drop_mask(request, mask)
         return selected if drop is None else selected.where(~drop)
 

@@ -24,10 +24,12 @@ from .options import (
     CLOUD_MASKS,
     CUSTOM_BANDS,
     CUSTOM_PLACE,
+    DEFAULT_CLOUD_MASKS,
     DEFAULT_PLACE,
     PLACES,
     REFLECTANCE_BANDS,
     SOURCES,
+    SOURCES_WITH_CLDPRB,
 )
 from .settings import CloudMask, Settings, Stretch
 from .snap_back import (
@@ -47,7 +49,7 @@ STRETCH_MODES = {
 COMPUTE_PARAMETERS = (
     "source", "lon", "lat", "dates", "area_km", "red", "green", "blue", "stretch_mode",
     "stretch_min", "stretch_max", "gamma", "percentiles", "cloud_mask", "cld_prb_thresh",
-    "nir_drk_thresh", "cld_prj_dist", "buffer", "layers", "mask_date",
+    "nir_drk_thresh", "cld_prj_dist", "buffer", "combined", "layers", "mask_date",
 )  # fmt: skip
 
 
@@ -101,6 +103,9 @@ class Controls(pn.viewable.Viewer):
     nir_drk_thresh = param.Number(default=0.15, bounds=(0.0, 1.0))
     cld_prj_dist = param.Number(default=1.0, bounds=(0.0, 5.0))
     buffer = param.Number(default=50.0, bounds=(0.0, 500.0))
+    combined = param.Boolean(
+        default=False, doc="csmask: also Earth Engine's shadow projection of its clouds."
+    )
     layers = param.ListSelector(
         objects={layer.label: layer.key for layer in LAYERS}, default=list(DEFAULT_LAYERS)
     )
@@ -128,6 +133,15 @@ class Controls(pn.viewable.Viewer):
         self.param.watch(self._show_dates, "dates")
 
     # --- linked choices ---------------------------------------------------------------------
+
+    @param.depends("source", watch=True)
+    def _source_chosen(self) -> None:
+        # A new source gets its best mask, unless the user chose another one that it allows.
+        chosen = self.cloud_mask
+        defaults = set(DEFAULT_CLOUD_MASKS.values())
+        if chosen in defaults or (chosen == "cldprb" and self.source not in SOURCES_WITH_CLDPRB):
+            with self._sync():
+                self.cloud_mask = DEFAULT_CLOUD_MASKS[self.source]
 
     @param.depends("place", watch=True)
     def _go_to_place(self) -> None:
@@ -225,6 +239,7 @@ class Controls(pn.viewable.Viewer):
                 nir_drk_thresh=float(self.nir_drk_thresh),
                 cld_prj_dist=float(self.cld_prj_dist),
                 buffer=float(self.buffer),
+                combined=bool(self.combined),
             ),
             layers=tuple(self.layers),
             mask_date=self.mask_date,
@@ -266,6 +281,13 @@ class Controls(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         p = self.param
         s2cloudless = pn.bind(lambda method: method == "s2cloudless", p.cloud_mask)
+        network = pn.bind(lambda method: method == "csmask", p.cloud_mask)
+        projects = pn.bind(
+            lambda method, combined: method == "s2cloudless" or (method == "csmask" and combined),
+            p.cloud_mask,
+            p.combined,
+        )
+        buffers = pn.bind(lambda method: method in ("s2cloudless", "csmask"), p.cloud_mask)
         automatic = pn.bind(lambda mode: mode == "auto", p.stretch_mode)
         slider = pn.widgets.EditableFloatSlider.from_param
         # Widgets that show the server's value again when it rejects the page's (snap_back).
@@ -297,13 +319,22 @@ class Controls(pn.viewable.Viewer):
                 p.percentiles, name="Percentiles", step=0.5, throttled=True, visible=automatic
             ),
             select(p.cloud_mask, name="Cloud mask"),
+            pn.widgets.Checkbox.from_param(
+                p.combined, name="+ shadow projection (combined)", visible=network
+            ),
+            slider(
+                p.cld_prb_thresh,
+                name="cld_prb_thresh (%)",
+                step=1,
+                throttled=True,
+                visible=s2cloudless,
+            ),  # fmt: skip
             pn.Column(
-                slider(p.cld_prb_thresh, name="cld_prb_thresh (%)", step=1, throttled=True),
                 slider(p.nir_drk_thresh, name="nir_drk_thresh", step=0.01, throttled=True),
                 slider(p.cld_prj_dist, name="cld_prj_dist (km)", step=0.1, throttled=True),
-                slider(p.buffer, name="buffer (m)", step=10, throttled=True),
-                visible=s2cloudless,
+                visible=projects,
             ),
+            slider(p.buffer, name="buffer (m)", step=10, throttled=True, visible=buffers),
             pn.pane.Markdown("**Layers**", margin=(10, 10, 0, 10)),
             SnapBackCheckBoxGroup.from_param(p.layers, name="Layers", inline=False),
             select(p.mask_date, name="Mask date"),

@@ -41,8 +41,17 @@ CLOUD_MASKS: dict[str, str] = {
     "MSK_CLDPRB ≤ 10": "cldprb",
     "SCL (shadow, cloud, cirrus)": "scl",
     "s2cloudless + shadows": "s2cloudless",
+    "csmask (CNN: clouds + shadows)": "csmask",
 }
 CLOUD_MASK_LABELS = {method: label for label, method in CLOUD_MASKS.items()}
+#: Each source's default cloud mask: the best it allows. The catalogs serve L2A without
+#: MSK_CLDPRB, and s2cloudless needs L1C (not on the Planetary Computer; on Earth Search only from
+#: a requester-pays bucket): ukis-csmask finds clouds and their shadows in L2A alone.
+DEFAULT_CLOUD_MASKS: dict[str, str] = {
+    "demo": "cldprb",
+    "earth-search": "csmask",
+    "planetary-computer": "csmask",
+}
 
 PLACES = tuple(PRESETS)
 CUSTOM_PLACE = "Custom point"

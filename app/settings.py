@@ -23,28 +23,38 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class CloudMask:
-    """A cloud-mask method and, for s2cloudless, its parameters (Earth Engine's tutorial names)."""
+    """A cloud-mask method and its parameters: for s2cloudless Earth Engine's tutorial names;
+    for csmask the buffer and, with ``combined``, the tutorial's shadow projection."""
 
     method: str = "cldprb"
     cld_prb_thresh: float = 50.0
     nir_drk_thresh: float = 0.15
     cld_prj_dist: float = 1.0
     buffer: float = 50.0
+    combined: bool = False
 
-    def params(self) -> dict[str, float]:
-        """Keyword arguments of :func:`compositing.clouds.s2cloudless_layers` (empty otherwise)."""
-        if self.method != "s2cloudless":
-            return {}
-        return {
-            "cld_prb_thresh": self.cld_prb_thresh,
-            "nir_drk_thresh": self.nir_drk_thresh,
-            "cld_prj_dist": self.cld_prj_dist,
-            "buffer": self.buffer,
-        }
+    def params(self) -> dict[str, float | bool]:
+        """Keyword arguments of :func:`compositing.clouds.s2cloudless_layers` or
+        :func:`compositing.csmask.csmask_layers` (empty for the other methods)."""
+        if self.method == "s2cloudless":
+            return {
+                "cld_prb_thresh": self.cld_prb_thresh,
+                "nir_drk_thresh": self.nir_drk_thresh,
+                "cld_prj_dist": self.cld_prj_dist,
+                "buffer": self.buffer,
+            }
+        if self.method == "csmask":
+            projection = (
+                {"nir_drk_thresh": self.nir_drk_thresh, "cld_prj_dist": self.cld_prj_dist}
+                if self.combined
+                else {}
+            )
+            return {"buffer": self.buffer, "combined": self.combined, **projection}
+        return {}
 
     @property
     def key(self) -> tuple:
-        """What the mask depends on: the s2cloudless parameters only matter to s2cloudless."""
+        """What the mask depends on: each method's own parameters, no others."""
         return (self.method, *self.params().values())
 
 

@@ -12,7 +12,11 @@ implementation, not the methods' accuracy. What is measured, on the demo scene:
   and shadow part against the true clouds and shadows, and of its whole mask against
   clouds-or-shadows. ``MSK_CLDPRB > 10`` is the complement of the Earth Engine mosaic example's
   ``lte(10)``;
-  SCL drops classes 3, 8, 9, 10; s2cloudless + shadows is Earth Engine's tutorial method.
+  SCL drops classes 3, 8, 9, 10; s2cloudless + shadows is Earth Engine's tutorial method;
+  csmask is ukis-csmask's network on L2A alone, and csmask combined adds the tutorial's shadow
+  projection of its clouds. The demo's clouds are synthetic: a network trained on real clouds
+  is scored here on how it sees them, not on its accuracy (that is
+  :mod:`benchmarks.bench_csmask`, on a real labelled patch).
 * **Composites**: the share of composite pixels that *came from* a cloud or shadow observation
   (for a median, the middle observation(s) of the pixel's sorted valid series; for a quality
   mosaic, the chosen image), and the RMSE (reflectance x 10000 over B02, B03, B04, B08) against
@@ -37,7 +41,7 @@ import xarray as xr
 
 import compositing
 from benchmarks import bench_clouds_real
-from compositing import clouds
+from compositing import clouds, csmask
 from compositing.sources import demo
 
 # The two compositing examples' places and dates.
@@ -62,15 +66,25 @@ def score_masks(l2a, l1c, truth) -> dict[str, dict]:
     either = cloud | shadow
     scl = l2a.sel(band="SCL").values
     layers = clouds.s2cloudless_layers(l2a, l1c=l1c, resolution=MODEL_RESOLUTION).compute()
+    # ukis-csmask on L2A alone (no L1C), at its own 30 m (40 m: 2 x 2 blocks of 20 m).
+    network = csmask.csmask_layers(l2a, buffer=50).compute()
+    joined = csmask.csmask_layers(
+        l2a, probability=network[["cloud_probability", "shadow_probability"]], buffer=50,
+        combined=True,
+    ).compute()  # fmt: skip
     parts = {
         "MSK_CLDPRB > 10": (clouds.mask_from_cldprb(l2a).values, None),
         "SCL (3, 8, 9, 10)": (np.isin(scl, [8, 9, 10]), scl == 3),
         "s2cloudless + shadows": (layers["clouds"].values, layers["shadows"].values),
+        "csmask": (network["clouds"].values, network["shadows"].values),
+        "csmask combined": (joined["clouds"].values, joined["shadows"].values),
     }
     final = {
         "MSK_CLDPRB > 10": parts["MSK_CLDPRB > 10"][0],
         "SCL (3, 8, 9, 10)": clouds.mask_from_scl(l2a).values,
         "s2cloudless + shadows": layers["mask"].values,
+        "csmask": network["mask"].values,
+        "csmask combined": joined["mask"].values,
     }
     scores = {}
     for name, (cloud_part, shadow_part) in parts.items():

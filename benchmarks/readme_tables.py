@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from benchmarks import bench_clouds_real, bench_thermal_real, class_table
+from benchmarks import bench_clouds_real, bench_csmask, bench_thermal_real, class_table
 from benchmarks.measure import amount, others_text, ratio_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +128,7 @@ TABLES = {
     "reducers": reducers_table,
     "clouds": clouds_table,
     "clouds-real": bench_clouds_real.readme_table_real,
+    "csmask": bench_csmask.readme_table,
     "thermal": thermal_table,
     "thermal-real": bench_thermal_real.readme_table_real,
     "app": app_table,

@@ -1,6 +1,6 @@
 """Clouds and their shadows: s2cloudless probabilities, Earth Engine's shadow method, and masks.
 
-Three ways to decide which pixels to drop, each a lazy boolean ``(time, y, x)`` DataArray that is
+Four ways to decide which pixels to drop, each a lazy boolean ``(time, y, x)`` DataArray that is
 True where the pixel is to be dropped:
 
 * :func:`mask_from_cldprb`: L2A's own cloud probability band, ``MSK_CLDPRB`` (the Earth Engine
@@ -9,7 +9,10 @@ True where the pixel is to be dropped:
   cloud, 10 cirrus);
 * :func:`mask_s2cloudless`: Earth Engine's s2cloudless tutorial, clouds from the s2cloudless
   probability and shadows projected from them along the sun's azimuth; every step is available
-  as a layer through :func:`s2cloudless_layers` (for teaching and for the map).
+  as a layer through :func:`s2cloudless_layers` (for teaching and for the map);
+* :func:`compositing.csmask.mask_csmask`: ukis-csmask's network for clouds and their shadows,
+  which runs on L2A as well as L1C (so on the Planetary Computer, with no L1C), optionally
+  joined with the shadow projection above (:mod:`compositing.csmask`).
 
 :func:`mask_clouds` applies any of them to a collection, ready for
 :func:`compositing.composite`. :func:`cloud_probability` runs the s2cloudless model itself on an
@@ -24,25 +27,21 @@ own resolution with disks of the same size in metres.
 from __future__ import annotations
 
 import functools
-import math
-import warnings
 
-import dask.array as da
 import numpy as np
-import pandas as pd
 import xarray as xr
-from scipy import ndimage
 
-from .contract import band_names, check_collection, whole_along
-from .geo import LONLAT, transformer
-from .solar import solar_angles
+from .contract import band_names, check_collection, check_reflectance_scale, whole_along
+from .csmask import CSMASK_BANDS, mask_csmask
+from .resampling import coarsen_mean, coarsening_factor, interpolate_back, pixel_size
+from .shadows import open_and_buffer, project_clouds, solar_azimuth
 
 #: The ten bands the s2cloudless model reads, in its order.
 S2CLOUDLESS_BANDS = ("B01", "B02", "B04", "B05", "B08", "B8A", "B09", "B10", "B11", "B12")
 #: SCL classes dropped by default: 3 cloud shadow, 8 and 9 cloud (medium, high), 10 cirrus.
 SCL_DROP_CLASSES = (3, 8, 9, 10)
 SCL_WATER = 6
-MASK_METHODS = ("none", "cldprb", "scl", "s2cloudless")
+MASK_METHODS = ("none", "cldprb", "scl", "s2cloudless", "csmask")
 #: The bands of the collection each mask method reads (s2cloudless also reads the L1C's
 #: S2CLOUDLESS_BANDS, and SCL only where present: water is never a shadow).
 MASK_BANDS: dict[str, tuple[str, ...]] = {
@@ -50,13 +49,8 @@ MASK_BANDS: dict[str, tuple[str, ...]] = {
     "cldprb": ("MSK_CLDPRB",),
     "scl": ("SCL",),
     "s2cloudless": ("B08", "SCL"),
+    "csmask": (*CSMASK_BANDS, "SCL"),
 }
-
-#: Resolution (m) at which the tutorial projects clouds into shadows.
-PROJECTION_RESOLUTION = 100.0
-#: The opening's erosion: 2 pixels at 20 m in the tutorial.
-EROSION_METRES = 40.0
-
 
 # --- s2cloudless probability ------------------------------------------------------------------
 
@@ -100,7 +94,7 @@ def cloud_probability(collection: xr.DataArray, *, resolution: float | None = No
             f"cloud_probability needs the bands {missing}; the collection has {present}"
         )
     bands = collection.sel(band=list(S2CLOUDLESS_BANDS))
-    own = _resolution(collection)
+    own = pixel_size(collection)
     factor = 1
     if resolution is not None:
         if resolution < own:
@@ -108,9 +102,9 @@ def cloud_probability(collection: xr.DataArray, *, resolution: float | None = No
                 f"resolution={resolution} m is finer than the collection's {own:g} m: give a "
                 "coarser one (e.g. 60-160) or None"
             )
-        factor = max(1, round(resolution / own))
+        factor = coarsening_factor(own, resolution)
     if factor > 1:
-        bands = _coarsen_mean(bands, factor)
+        bands = coarsen_mean(bands, factor)
 
     # The model reads the ten bands of a pixel together: sources that deliver one band per
     # chunk (stackstac, local files) need the band axis made whole first; time and space keep
@@ -124,7 +118,7 @@ def cloud_probability(collection: xr.DataArray, *, resolution: float | None = No
         exclude_dims=set(),
     )
     if factor > 1:
-        probability = _interpolate_back(probability, collection)
+        probability = interpolate_back(probability, collection)
     probability = probability.transpose("time", "y", "x")
     probability.name = "cloud_probability"
     probability.attrs = {"units": "%", "long_name": "s2cloudless cloud probability"}
@@ -135,16 +129,7 @@ def _probability_block(bands: np.ndarray) -> np.ndarray:
     """s2cloudless on a block (..., 10 bands) in reflectance x 10000 -> percent."""
     valid = np.isfinite(bands).all(axis=-1)
     finite = bands[valid]
-    if finite.size and np.nanmedian(finite) < 5:
-        raise ValueError(
-            "cloud_probability got values that look like reflectance on a 0-1 scale; the "
-            "collection must be in Earth Engine units (reflectance x 10000): multiply by 10000"
-        )
-    if finite.size and np.nanmax(finite) > 25_000:
-        raise ValueError(
-            "cloud_probability got values above 25000, which look like raw L2A DN with the +1000 "
-            "offset or another scale: give L1C reflectance x 10000"
-        )
+    check_reflectance_scale(finite, "cloud_probability")
     shape = bands.shape[:-1]
     flat = np.nan_to_num(bands.reshape(1, -1, 1, bands.shape[-1]) / 10_000.0)
     probability = _detector().get_cloud_probability_maps(flat, num_threads=1).reshape(shape)
@@ -158,73 +143,6 @@ def _detector():
     from s2cloudless import S2PixelCloudDetector
 
     return S2PixelCloudDetector(all_bands=False)
-
-
-def _coarsen_mean(bands: xr.DataArray, factor: int) -> xr.DataArray:
-    """Block means of ``factor`` x ``factor`` pixels (a partial block at the far edges averages
-    the pixels it has; NaN pixels are skipped), float32.
-
-    xarray pads and reshapes the whole array, so the blocks never depend on the dask chunks; the
-    sums run in float64 so that the float32 result does not depend on the order of summation,
-    which the memory layout of a chunk could change.
-    """
-    coarse = bands.astype(np.float64).coarsen(y=factor, x=factor, boundary="pad").mean()
-    return coarse.astype(np.float32)
-
-
-def _interpolate_back(coarse: xr.DataArray, collection: xr.DataArray) -> xr.DataArray:
-    """Bilinear interpolation from a coarsened grid back to the collection's; edges nearest.
-
-    Each fine pixel depends only on its own coordinates and the coarse grid, so for dask input
-    the output is computed block by block on the collection's own time/y/x chunks (the coarse
-    grid, ``factor**2`` times smaller, is handed whole to each block): the same values as one
-    block, and no chunk larger than the collection's.
-    """
-    coarse = coarse.transpose("time", "y", "x")
-    y, x = collection["y"].values, collection["x"].values
-    kwargs = {"coarse_y": coarse["y"].values, "coarse_x": coarse["x"].values}
-    if isinstance(coarse.data, da.Array):
-        fine_y = da.from_array(y, chunks=(collection.chunksizes["y"],))
-        fine_x = da.from_array(x, chunks=(collection.chunksizes["x"],))
-        with warnings.catch_warnings():
-            # More output chunks than input chunks is the point here (the collection's tiling).
-            warnings.simplefilter("ignore", da.PerformanceWarning)
-            data = da.blockwise(
-                _bilinear_block,
-                "tyx",
-                whole_along(coarse, "y", "x").data,
-                "tab",
-                fine_y,
-                "y",
-                fine_x,
-                "x",
-                concatenate=True,
-                dtype=np.float32,
-                meta=np.empty((0, 0, 0), np.float32),
-                **kwargs,
-            )
-    else:
-        data = _bilinear_block(np.asarray(coarse.data), y, x, **kwargs)
-    coords = {k: c for k, c in coarse.coords.items() if not {"y", "x"} & set(c.dims)}
-    return xr.DataArray(
-        data, dims=("time", "y", "x"), coords={**coords, "y": collection["y"], "x": collection["x"]}
-    )
-
-
-def _bilinear_block(
-    coarse: np.ndarray,
-    y: np.ndarray,
-    x: np.ndarray,
-    *,
-    coarse_y: np.ndarray,
-    coarse_x: np.ndarray,
-) -> np.ndarray:
-    """Bilinear interpolation of ``coarse`` (time, cy, cx) at the fine ``y`` x ``x`` pixel centres,
-    nearest where linear gives NaN (outside the outermost coarse centres, next to NaN cells)."""
-    grid = xr.DataArray(coarse, dims=("time", "y", "x"), coords={"y": coarse_y, "x": coarse_x})
-    fine = grid.interp(y=y, x=x, method="linear")
-    nearest = grid.reindex(y=y, x=x, method="nearest")
-    return np.asarray(fine.fillna(nearest).values, dtype=np.float32)
 
 
 # --- masks from L2A bands ---------------------------------------------------------------------
@@ -306,29 +224,12 @@ def s2cloudless_layers(
     if "SCL" in band_names(collection):
         dark = dark & (collection.sel(band="SCL", drop=True) != SCL_WATER)
 
-    azimuth = _solar_azimuth(collection)
-    pixel = _resolution(collection)
-    # Projection and opening work on whole images (shadows reach across any tile boundary).
-    projection = xr.apply_ufunc(
-        _project_block,
-        whole_along(clouds, "y", "x"),
-        azimuth,
-        input_core_dims=[["y", "x"], []],
-        output_core_dims=[["y", "x"]],
-        dask="parallelized",
-        output_dtypes=[bool],
-        kwargs={"pixel": pixel, "distance": cld_prj_dist * 1000.0},
+    pixel = pixel_size(collection)
+    projection = project_clouds(
+        clouds, solar_azimuth(collection), pixel=pixel, distance=cld_prj_dist * 1000.0
     )
     shadows = projection & dark
-    mask = xr.apply_ufunc(
-        _open_and_buffer_block,
-        whole_along(clouds | shadows, "y", "x"),
-        input_core_dims=[["y", "x"]],
-        output_core_dims=[["y", "x"]],
-        dask="parallelized",
-        output_dtypes=[bool],
-        kwargs={"pixel": pixel, "buffer": buffer},
-    )
+    mask = open_and_buffer(clouds | shadows, pixel=pixel, buffer=buffer)
     layers = xr.Dataset(
         {
             "probability": probability,
@@ -362,7 +263,9 @@ def mask_clouds(collection: xr.DataArray, method: str, **params) -> xr.DataArray
     method
         ``"none"``, ``"cldprb"`` (:func:`mask_from_cldprb`, ``threshold=10``), ``"scl"``
         (:func:`mask_from_scl`, ``classes=...``) or ``"s2cloudless"``
-        (:func:`mask_s2cloudless`; for an L2A collection pass ``l1c=`` or ``probability=``).
+        (:func:`mask_s2cloudless`; for an L2A collection pass ``l1c=`` or ``probability=``) or
+        ``"csmask"`` (:func:`compositing.csmask.mask_csmask`: ukis-csmask's network, on L2A or
+        L1C, ``buffer=``, ``combined=``...).
     params
         The chosen method's parameters.
     """
@@ -371,7 +274,12 @@ def mask_clouds(collection: xr.DataArray, method: str, **params) -> xr.DataArray
         if params:
             raise ValueError(f"method 'none' takes no parameters, got {sorted(params)}")
         return collection
-    makers = {"cldprb": mask_from_cldprb, "scl": mask_from_scl, "s2cloudless": mask_s2cloudless}
+    makers = {
+        "cldprb": mask_from_cldprb,
+        "scl": mask_from_scl,
+        "s2cloudless": mask_s2cloudless,
+        "csmask": mask_csmask,
+    }
     if method not in makers:
         raise ValueError(
             f"unknown mask method {method!r}; valid methods: {', '.join(MASK_METHODS)}"
@@ -435,93 +343,6 @@ def _matching_probability(collection, probability, l1c, resolution) -> xr.DataAr
         if name != "band" and set(coord.dims) <= {"time", "y", "x"}
     }
     return source.reset_coords(drop=True).assign_coords(own)
-
-
-def _resolution(collection: xr.DataArray) -> float:
-    x = collection["x"].values
-    if x.size < 2:
-        raise ValueError("the collection needs at least 2 pixels along x to know its resolution")
-    return float(abs(x[1] - x[0]))
-
-
-def _solar_azimuth(collection: xr.DataArray) -> xr.DataArray:
-    """Per-image solar azimuth (degrees from north, clockwise): scene metadata, else computed."""
-    if "solar_azimuth" in collection.coords:
-        return collection["solar_azimuth"].reset_coords(drop=True)
-    crs = collection.rio.crs
-    if crs is None:
-        raise ValueError(
-            "no solar_azimuth coordinate and no CRS to compute it from the place: add "
-            "`.assign_coords(solar_azimuth=('time', values))` or write a CRS with .rio.write_crs"
-        )
-    x, y = float(collection["x"].mean()), float(collection["y"].mean())
-    lon, lat = transformer(crs, LONLAT).transform(x, y)
-    azimuth, _ = solar_angles(pd.DatetimeIndex(collection["time"].values), lon, lat)
-    return xr.DataArray(azimuth, dims="time", coords={"time": collection["time"]})
-
-
-def _project_block(clouds: np.ndarray, azimuth: np.ndarray, *, pixel: float, distance: float):
-    """Cloud projection of one or more (..., y, x) masks: pixels that have a cloud up-sun of them
-    within ``distance`` metres, computed at 100 m as Earth Engine's tutorial does.
-
-    Earth Engine writes it as ``directionalDistanceTransform(90 - MEAN_SOLAR_AZIMUTH_ANGLE, ...)``:
-    ``90 - azimuth`` turns the compass azimuth of the sun into a math angle (counter-clockwise
-    from east). Here the same geometry is explicit: a shadow lies at ``cloud - s * sun`` for
-    ``0 <= s <= distance``, with ``sun = (sin(azimuth), cos(azimuth))`` in (east, north).
-    """
-    out = np.empty(clouds.shape, dtype=bool)
-    for index in np.ndindex(clouds.shape[:-2]):
-        out[index] = _project_one(clouds[index], float(np.asarray(azimuth)[index]), pixel, distance)
-    return out
-
-
-def _project_one(cloud: np.ndarray, azimuth: float, pixel: float, distance: float) -> np.ndarray:
-    factor = max(1, round(PROJECTION_RESOLUTION / pixel))
-    height, width = cloud.shape
-    # Coarsen to ~100 m: a coarse cell is cloudy if any of its pixels is.
-    padded = np.zeros(
-        (math.ceil(height / factor) * factor, math.ceil(width / factor) * factor), bool
-    )
-    padded[:height, :width] = cloud
-    coarse = padded.reshape(padded.shape[0] // factor, factor, -1, factor).any(axis=(1, 3))
-    step = pixel * factor
-    east, north = math.sin(math.radians(azimuth)), math.cos(math.radians(azimuth))
-    projected = coarse.copy()
-    for k in range(1, int(distance / step) + 1):
-        # Moving away from the sun: east -> fewer columns east, north -> more rows (rows go south).
-        rows = round(k * north)
-        cols = round(-k * east)
-        projected |= _shift(coarse, rows, cols)
-    fine = np.repeat(np.repeat(projected, factor, axis=0), factor, axis=1)
-    return fine[:height, :width]
-
-
-def _shift(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    out = np.zeros_like(mask)
-    height, width = mask.shape
-    if abs(rows) >= height or abs(cols) >= width:
-        return out
-    out[max(rows, 0) : height + min(rows, 0), max(cols, 0) : width + min(cols, 0)] = mask[
-        max(-rows, 0) : height + min(-rows, 0), max(-cols, 0) : width + min(-cols, 0)
-    ]
-    return out
-
-
-def _disk(radius_pixels: float) -> np.ndarray:
-    r = max(0, int(round(radius_pixels)))
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    return xx * xx + yy * yy <= r * r + 1e-9
-
-
-def _open_and_buffer_block(mask: np.ndarray, *, pixel: float, buffer: float) -> np.ndarray:
-    """Erode by 40 m (drops speckle), then dilate by ``buffer`` metres, image by image."""
-    erosion = _disk(EROSION_METRES / pixel)
-    dilation = _disk(buffer / pixel)
-    out = np.empty(mask.shape, dtype=bool)
-    for index in np.ndindex(mask.shape[:-2]):
-        opened = ndimage.binary_erosion(mask[index], structure=erosion, border_value=1)
-        out[index] = ndimage.binary_dilation(opened, structure=dilation) if buffer > 0 else opened
-    return out
 
 
 def with_mask_band(

@@ -119,6 +119,31 @@ def _check_bands(array: xr.DataArray, name: str) -> None:
         )
 
 
+def check_reflectance_scale(values: np.ndarray, what: str) -> None:
+    """Refuse reflectance that is not in Earth Engine's units (reflectance x 10000).
+
+    For block functions of the cloud detectors, which would otherwise take 0-1 reflectance or
+    raw DN silently and call everything cloud.
+
+    Parameters
+    ----------
+    values
+        The finite reflectance values of a block.
+    what
+        Who is checking, for the message (``"cloud_probability"``).
+    """
+    if values.size and np.nanmedian(values) < 5:
+        raise ValueError(
+            f"{what} got values that look like reflectance on a 0-1 scale; the collection must "
+            "be in Earth Engine units (reflectance x 10000): multiply by 10000"
+        )
+    if values.size and np.nanmax(values) > 25_000:
+        raise ValueError(
+            f"{what} got values above 25000, which look like raw L2A DN with the +1000 offset "
+            "or another scale: give reflectance x 10000 (harmonized)"
+        )
+
+
 def whole_along(array: xr.DataArray, *dims: str) -> xr.DataArray:
     """``array`` with each of ``dims`` in a single dask chunk, every other dim's chunks kept.
 

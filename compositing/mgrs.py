@@ -9,11 +9,13 @@ Svalbard's zone exceptions are left out: Sentinel-2's tiling follows the plain U
 
 from __future__ import annotations
 
+import re
+
 import pyproj
 
 from .geo import LONLAT, transformer, utm_crs
 
-__all__ = ["SQUARE_M", "mgrs_square_bounds", "mgrs_tile"]
+__all__ = ["SQUARE_M", "mgrs_square_bounds", "mgrs_tile", "mgrs_tile_square", "parse_mgrs_tile"]
 
 SQUARE_M = 100_000
 _BANDS = "CDEFGHJKLMNPQRSTUVWX"
@@ -63,3 +65,82 @@ def mgrs_square_bounds(
     easting, northing = transformer(LONLAT, crs).transform(lon, lat)
     left, bottom = easting // SQUARE_M * SQUARE_M, northing // SQUARE_M * SQUARE_M
     return crs, (left, bottom, left + SQUARE_M, bottom + SQUARE_M)
+
+
+#: A tile name: UTM zone, latitude band, column and row letters (``32TMT``; Sentinel-2 file and
+#: granule names add a leading ``T``: ``T32TMT``).
+_TILE = re.compile(r"^T?(\d{1,2})([C-HJ-NP-X])([A-HJ-NP-Z])([A-HJ-NP-V])$")
+
+
+def parse_mgrs_tile(tile: str) -> str:
+    """The tile name ``tile`` checked and written as :func:`mgrs_tile` writes it (``32TMT``):
+    upper case, a two-digit zone, Sentinel-2's leading ``T`` (``T32TMT``) removed.
+
+    Raises
+    ------
+    ValueError
+        Not a tile name: a zone outside 1 to 60, a letter MGRS does not use there, or a square
+        that does not meet its latitude band.
+    """
+    mgrs_tile_square(tile)
+    zone, band, column, row = _tile_parts(tile)
+    return f"{zone:02d}{band}{column}{row}"
+
+
+def mgrs_tile_square(tile: str) -> tuple[pyproj.CRS, tuple[float, float, float, float]]:
+    """The UTM CRS and (left, bottom, right, top) in metres of the 100 km square named ``tile``
+    (``32TMT`` or ``T32TMT``): the inverse of :func:`mgrs_tile`. A Sentinel-2 tile is this square
+    and 9.8 km more to the east and south (109.8 km a side, from 40 m west and north of the
+    square's corner).
+
+    The row letters repeat every 2000 km of northing: the latitude band picks the square
+    among them.
+
+    Raises
+    ------
+    ValueError
+        Not a tile name (see :func:`parse_mgrs_tile`).
+    """
+    zone, band, column, row = _tile_parts(tile)
+    north = band >= "N"
+    crs = pyproj.CRS.from_epsg((32600 if north else 32700) + zone)
+    columns = _COLUMNS[(zone - 1) % 3]
+    if column not in columns:
+        raise ValueError(
+            f"{tile!r} is not an MGRS tile: the column letters of UTM zone {zone} are "
+            f"{', '.join(columns)}, not {column}"
+        )
+    left = (columns.index(column) + 1) * SQUARE_M
+    # The band's northings, over the zone and a little past it (Sentinel-2's tiles overlap).
+    south_lat = -80.0 + 8.0 * _BANDS.index(band)
+    north_lat = 84.0 if band == "X" else south_lat + 8.0
+    meridian = -183.0 + 6.0 * zone
+    to_utm = transformer(LONLAT, crs)
+    northings = [
+        to_utm.transform(meridian + dlon, lat)[1]
+        for lat in (south_lat, north_lat)
+        for dlon in (-4.0, 0.0, 4.0)
+    ]
+    low, high = min(northings), max(northings)
+    first = (_ROWS.index(row) - (5 if zone % 2 == 0 else 0)) % len(_ROWS)
+    centre = (low + high) / 2
+    cycle = len(_ROWS) * SQUARE_M
+    index = first + len(_ROWS) * round((centre - (first + 0.5) * SQUARE_M) / cycle)
+    bottom = index * SQUARE_M
+    if bottom >= high or bottom + SQUARE_M <= low:
+        raise ValueError(
+            f"{tile!r} is not an MGRS tile: no square of row {row} in latitude band {band} "
+            f"({south_lat:g} to {north_lat:g} degrees) of UTM zone {zone}"
+        )
+    return crs, (float(left), float(bottom), float(left + SQUARE_M), float(bottom + SQUARE_M))
+
+
+def _tile_parts(tile: str) -> tuple[int, str, str, str]:
+    """(zone, band, column, row) of a tile name whose letters are MGRS letters."""
+    found = _TILE.match(tile.strip().upper()) if isinstance(tile, str) else None
+    if found is None or not 1 <= int(found[1]) <= 60:
+        raise ValueError(
+            f"tile={tile!r} is not an MGRS tile name: give the UTM zone (1 to 60), the latitude "
+            "band (C to X) and the two letters of the 100 km square, e.g. '22KFV' or 'T22KFV'"
+        )
+    return int(found[1]), found[2], found[3], found[4]

@@ -7,7 +7,8 @@ is a threaded HTTP server on 127.0.0.1 that answers, for each catalog under its 
 
 * the landing page, ``/conformance``, ``/collections`` and ``/collections/{c}``;
 * ``GET``/``POST /search``: the recorded pages for the recorded requests (so paging follows
-  the real ``next`` links), otherwise every recorded item that matches collections, bbox (or
+  the real ``next`` links), otherwise every recorded item that matches collections, ``ids`` (a
+  list, or comma-separated), bbox (or
   ``intersects``' bounds), datetime and ``query`` ``eo:cloud_cover``, paged with ``next`` links
   the way that catalog pages (Earth Search: POST with a ``next`` token in the body; Planetary
   Computer: GET with ``token=``);
@@ -781,6 +782,8 @@ def _matches(collection: str, feature: Mapping[str, Any], parameters: Mapping[st
     if collections and collection not in collections:
         return False
     ids = parameters.get("ids")
+    if isinstance(ids, str):
+        ids = ids.split(",")
     if ids and feature["id"] not in ids:
         return False
     box = _bbox_of(parameters)

@@ -713,6 +713,40 @@ def test_the_source_switch_shows_each_replayed_catalog(replayed, replay, source)
     assert any(status == 206 for _, path, status in replay.requests if path.startswith("/assets"))
 
 
+def test_the_planetary_computer_gets_csmask_clouds_and_shadows_without_l1c(replay, monkeypatch):
+    pytest.importorskip("ukis_csmask", reason="the csmask extra is not installed")
+    monkeypatch.setenv(
+        "COMPOSITE_EXPLORER_PLANETARY_COMPUTER_URL", replay.catalog_url("planetary-computer")
+    )
+    (lon, lat), dates = REPLAY_PLACES["planetary-computer"]
+    board = Dashboard(computations=Computations(), view=initial_view(lon, lat, 160, 120))
+    assert board.controls.cloud_mask == "cldprb"  # the demo's default
+    board.controls.param.update(layers=["median", "cloud_mask"], area_km=3.0)
+    board.controls.param.update(source="planetary-computer", lon=lon, lat=lat, dates=dates)
+    # The source's best mask: the Planetary Computer serves L2A only (no MSK_CLDPRB, no L1C).
+    assert board.controls.cloud_mask == "csmask"
+    assert not errors(board), board.notifier.history
+    assert board.map_view.images["median"] is not None, board.notifier.history
+    assert board.map_view.images["cloud_mask"] is not None, board.notifier.history
+    searched = [path for _, path, _ in replay.requests if "search" in path]
+    assert searched and not any("l1c" in path.lower() for path in searched)
+    # Its parameters change the mask; the network ran once (its probabilities are cached).
+    before = image_bytes(board, "cloud_mask")
+    runs, masks = (board.computations.probabilities.misses, board.computations.masks.misses)
+    board.controls.param.update(buffer=300.0, combined=True)
+    assert not errors(board), board.notifier.history
+    assert board.computations.masks.misses > masks  # a new mask ...
+    assert board.computations.probabilities.misses == runs  # ... from the cached network run
+    after = image_bytes(board, "cloud_mask")
+    assert np.all(np.frombuffer(after, np.uint8) >= np.frombuffer(before, np.uint8))
+    # Back on the demo, its own default comes back; a mask the user chose stays.
+    board.controls.source = "demo"
+    assert board.controls.cloud_mask == "cldprb"
+    board.controls.cloud_mask = "scl"
+    board.controls.source = "planetary-computer"
+    assert board.controls.cloud_mask == "scl"
+
+
 def test_a_file_404_halfway_is_notified_and_the_shown_layers_stay(replayed, replay):
     switch_to(replayed, "earth-search")
     before = image_bytes(replayed, "median")

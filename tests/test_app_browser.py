@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from app.options import CLOUD_MASK_LABELS
 from app.serve_and_screenshot import (
     CHROMIUM,
     REPOSITORY,
@@ -328,3 +329,26 @@ def test_a_file_404_halfway_is_notified_and_the_median_stays(replay_page, replay
     layer_checkbox(replay_page, "Mode (pixel class)").uncheck()
     wait_until_idle(replay_page, timeout=120)
     assert map_images(replay_page) == with_median
+
+
+def test_the_planetary_computer_offers_csmask_with_its_parameters(replay_page, replay):
+    pytest.importorskip("ukis_csmask", reason="the csmask extra is not installed")
+    shown = widget(replay_page, "Source").evaluate("s => s.options[s.selectedIndex].text")
+    if shown != "Planetary Computer":  # an earlier test may have left it there
+        go_to(replay_page, "Planetary Computer")
+    before = map_images(replay_page)
+    widget(replay_page, "Cloud mask").select_option(label=CLOUD_MASK_LABELS["csmask"])
+    layer_checkbox(replay_page, "Cloud and shadow mask").check()
+    wait_for_images(replay_page, before, timeout=180)
+    wait_until_idle(replay_page, timeout=180)
+    # Its parameters are shown (and the s2cloudless threshold is not).
+    replay_page.get_by_text("+ shadow projection (combined)").first.wait_for(timeout=10_000)
+    assert replay_page.get_by_text("buffer (m)").first.is_visible()
+    assert not replay_page.get_by_text("cld_prb_thresh (%)").first.is_visible()
+    searched = [path for _, path, _ in replay.requests if "search" in path]
+    assert not any("l1c" in path.lower() for path in searched)  # L2A alone
+    assert replay_page.errors == []
+    replay_page.screenshot(path=str(DOCS / "dashboard_csmask.png"))
+    layer_checkbox(replay_page, "Cloud and shadow mask").uncheck()
+    widget(replay_page, "Cloud mask").select_option(label="None")
+    wait_until_idle(replay_page, timeout=120)

@@ -35,7 +35,7 @@ def run_quick(name: str, out, *extra: str) -> None:
     assert tables and all("|---" in table.read_text() for table in tables)
 
 
-@pytest.mark.parametrize("name", ["bench_clouds", "bench_thermal"])
+@pytest.mark.parametrize("name", ["bench_clouds", "bench_thermal", "bench_csmask"])
 def test_benchmark_runs_in_quick_mode(name, tmp_path):
     run_quick(name, tmp_path)
 

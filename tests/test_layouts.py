@@ -33,7 +33,8 @@ from conftest import make_collection, random_masked
 from hypothesis import HealthCheck, given, settings
 
 import compositing
-from compositing import clouds, facade, indices
+from benchmarks.bench_csmask import patch as csmask_patch
+from compositing import clouds, csmask, facade, indices
 from compositing.facade import Filter, Geometry, Image, ImageCollection, Reducer
 from compositing.thermal import SharpenResult
 
@@ -228,6 +229,35 @@ _CLOUD_CASES = {
     "mask_from_scl": _on_l2a(clouds.mask_from_scl, clouds.mask_from_scl),
     "with_mask_band": _on_l2a(
         lambda c: clouds.with_mask_band(c, clouds.mask_from_scl(c)), clouds.with_mask_band
+    ),
+}
+
+
+@functools.cache
+def _patch() -> xr.DataArray:
+    return csmask_patch()[0]
+
+
+def _csmask_case(run: Callable, covers: tuple, data: Callable = _l2a, **kwargs) -> Case:
+    # The network costs ~0.09 s per 256 x 256 tile; the demo's 100 pixels at 10 m are one tile
+    # at 30 m (coarsening and the way back are what the chunks could change there).
+    return Case(run=run, data=data, covers=covers, min_side=16, examples=3, **kwargs)
+
+
+_CSMASK_CASES = {
+    "csmask_probability": _csmask_case(csmask.csmask_probability, (csmask.csmask_probability,)),
+    # The real 512 x 512 patch at its own 30 m: 3 x 3 tiles of the network blended across
+    # chunk boundaries that fall anywhere (also inside a tile's overlap).
+    "csmask_probability/tiles": _csmask_case(
+        csmask.csmask_probability, (csmask.csmask_probability,), data=_patch, side=256
+    ),
+    "csmask_layers/combined": _csmask_case(
+        functools.partial(csmask.csmask_layers, combined=True, buffer=50),
+        (csmask.csmask_layers,),
+    ),
+    "mask_csmask": _csmask_case(csmask.mask_csmask, (csmask.mask_csmask,)),
+    "mask_clouds/csmask": _csmask_case(
+        lambda c: clouds.mask_clouds(c, "csmask", buffer=30), (clouds.mask_clouds,)
     ),
 }
 
@@ -466,6 +496,7 @@ for _method in compositing.METHODS:
 CASES: dict[str, Case] = {
     **_composite_cases(),
     **_CLOUD_CASES,
+    **_CSMASK_CASES,
     **_SHARPEN_CASES,
     **_FACADE_CASES,
 }
@@ -651,17 +682,18 @@ def _no_compute():
 
 def _public_api() -> dict[str, object]:
     """Every public function or class: compositing.__all__ and compositing.indices.__all__,
-    compositing.clouds' own public callables, and the facade classes' public methods (camelCase
-    aliases are the same functions as their snake_case names)."""
+    compositing.clouds' and compositing.csmask's own public callables, and the facade classes'
+    public methods (camelCase aliases are the same functions as their snake_case names)."""
     names = {f"compositing.{n}": getattr(compositing, n) for n in compositing.__all__}
     names.update({f"indices.{n}": getattr(indices, n) for n in indices.__all__})
-    for n, obj in vars(clouds).items():
-        if (
-            not n.startswith("_")
-            and callable(obj)
-            and getattr(obj, "__module__", None) == clouds.__name__
-        ):
-            names[f"clouds.{n}"] = obj
+    for module in (clouds, csmask):
+        for n, obj in vars(module).items():
+            if (
+                not n.startswith("_")
+                and callable(obj)
+                and getattr(obj, "__module__", None) == module.__name__
+            ):
+                names[f"{module.__name__.rsplit('.', 1)[-1]}.{n}"] = obj
     for cls in (facade.Image, facade.ImageCollection):
         for n in dir(cls):  # with the methods of mixins (Image's PixelMath, SpatialMethods)
             obj = getattr(cls, n)

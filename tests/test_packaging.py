@@ -30,6 +30,10 @@ def test_environment_yml_matches_pyproject():
         for entry in yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
         if isinstance(entry, str) and not entry.startswith(("python", "pip"))
     ]
+    # Packages conda-forge does not have come from PyPI, in the pip section (not the project).
+    for entry in yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]:
+        if isinstance(entry, dict):
+            conda_requirements += [r for r in entry["pip"] if not r.startswith("-e")]
     assert dict(map(_split, pip_requirements)) == dict(map(_split, conda_requirements))
 
 

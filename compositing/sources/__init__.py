@@ -13,6 +13,10 @@ Sources:
   A local static STAC catalog goes through the catalog source with its asset naming:
   ``load("earth-search", ..., items="path/to/catalog.json")``.
 
+The catalogs also load a whole Sentinel-2 tile, or items by id, on the tile's own grid:
+``load("planetary-computer", tile="22KFV", dates=(...), resolution=20)``,
+``load("planetary-computer", ids=["S2B_MSIL2A_..._T22KFV_..."], resolution=20)``.
+
 Every source returns the collection contract of :mod:`compositing.contract` (reflectance x 10000,
 NaN = masked, ``solar_azimuth``/``solar_zenith`` per image as coordinates), so everything
 downstream is source-agnostic. Nothing reaches the internet unless a catalog is asked for.
@@ -43,6 +47,8 @@ def load(
     crs: str | int | None = None,
     product: str = "L2A",
     bands: Sequence[str] | None = None,
+    tile: str | None = None,
+    ids: str | Sequence[str] | None = None,
     **options,
 ) -> xr.DataArray:
     """Load a Sentinel-2 collection ``(time, band, y, x)`` from any source.
@@ -57,11 +63,25 @@ def load(
         (west, south, east, north) in lon/lat, instead of ``point`` and ``size_m``.
     dates
         (start, end) as ``YYYY-MM-DD``; the end is exclusive, as in Earth Engine's filterDate.
-        Optional for local files.
+        Optional for local files, and with ``ids``.
     resolution
         Pixel size in metres (in the units of ``crs``).
     crs
-        Output CRS; default the local UTM zone. Use ``"EPSG:3857"`` for web maps.
+        Output CRS; default the local UTM zone. Use ``"EPSG:3857"`` for web maps. Not with
+        ``tile`` or ``ids``: their grid is the tile's, in its own UTM CRS.
+    tile
+        A whole Sentinel-2 tile, instead of ``point``/``bbox`` (catalog sources only): an MGRS
+        tile such as ``"22KFV"`` (or ``"T22KFV"``). The catalog is searched over the tile and
+        only that tile's items are kept (not its overlapping neighbours); the grid is the tile's
+        own 109.8 km square in its UTM CRS, taken from the items (``proj:transform`` and
+        ``proj:shape``, or ``proj:bbox``; ``proj:epsg`` or ``proj:code``), ``resolution`` pixels
+        from its corner: 5490 x 5490 at 20 m, exactly on the tile's 20 m pixels. Needs ``dates``.
+    ids
+        STAC item ids (one or a list), instead of ``point``/``bbox`` (catalog sources only):
+        those items, all of one tile and CRS, on their tile's grid as for ``tile``. ``dates``
+        is optional (the ids say the dates; if given, it filters them), and no cloud limit
+        applies unless ``max_cloud_cover`` is given. An id the catalog does not have is a
+        :class:`~compositing.NoScenesError`.
     product
         ``"L2A"`` (surface reflectance with SCL; the demo also has MSK_CLDPRB, which neither
         real catalog serves) or
@@ -70,9 +90,21 @@ def load(
         Band names to keep (default: all the product has).
     options
         Passed to the source, e.g. ``max_cloud_cover=30`` for catalogs.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, with the fix in the message: e.g. ``tile`` or ``ids`` with ``point``,
+        ``bbox`` or ``crs``, for the demo or local files, a malformed tile, ids of several
+        tiles. :class:`~compositing.NoScenesError` (a ``ValueError``) when nothing matches.
+    CatalogUnreachableError, CatalogResponseError
+        A catalog could not be reached, or answered with an error.
     """
     if product not in PRODUCTS:
         raise ValueError(f"product must be one of {PRODUCTS}, not {product!r}")
+    if tile is not None or ids is not None:
+        return _load_tile(source, tile, ids, point, bbox, dates, resolution, crs, product, bands,
+                          options)  # fmt: skip
     if isinstance(source, str) and source in SOURCES:
         if dates is None:
             raise ValueError(f"source {source!r} needs dates=('YYYY-MM-DD', 'YYYY-MM-DD')")
@@ -93,6 +125,50 @@ def load(
         grid = grid_for(point=point, size_m=size_m, bbox=bbox, resolution=resolution, crs=crs)
     start, end = parse_dates(dates) if dates is not None else (None, None)
     return files.load(source, grid, start, end, product=product, bands=bands, **options)
+
+
+def _load_tile(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    tile: str | None,
+    ids: str | Sequence[str] | None,
+    point: tuple[float, float] | None,
+    bbox: tuple[float, float, float, float] | None,
+    dates: tuple[str, str] | None,
+    resolution: float,
+    crs: str | int | None,
+    product: str,
+    bands: Sequence[str] | None,
+    options: dict,
+) -> xr.DataArray:
+    """:func:`load` with ``tile`` or ``ids``: every argument checked, then the catalog's."""
+    given = "tile=" if tile is not None else "ids="
+    if tile is not None and ids is not None:
+        raise ValueError("give tile= or ids=, not both (the ids already say their tile)")
+    if not (isinstance(source, str) and source in CATALOG_SOURCES):
+        raise ValueError(
+            f"{given} searches a STAC catalog: use source='earth-search' or "
+            f"'planetary-computer', not {source!r}. For the demo give point= or bbox=; local "
+            "files are loaded whole (or cut with point= or bbox=)."
+        )
+    if point is not None or bbox is not None:
+        raise ValueError(
+            f"{given} replaces point= and bbox= (the tile is the area): give {given} or "
+            "point=/bbox=, not both"
+        )
+    if crs is not None:
+        raise ValueError(
+            f"crs= cannot be given with {given}: the grid is the tile's own, in the tile's UTM "
+            "CRS (from the items). Drop crs=, or load an area in another CRS with bbox= and crs="
+        )
+    if tile is not None and dates is None:
+        raise ValueError(f"tile= needs dates=('YYYY-MM-DD', 'YYYY-MM-DD') (source {source!r})")
+    start, end = parse_dates(dates) if dates is not None else (None, None)
+    if ids is not None:
+        options.setdefault("max_cloud_cover", None)  # the items asked for, whatever their cloud
+    from . import stac
+
+    return stac.load(source, None, start, end, tile=tile, ids=ids, resolution=resolution,
+                     product=product, bands=bands, **options)  # fmt: skip
 
 
 def load_lst(

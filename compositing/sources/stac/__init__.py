@@ -1,8 +1,8 @@
 """Real STAC catalogs: Earth Search (Element 84) and Microsoft Planetary Computer.
 
 Searched with pystac-client, loaded lazily with stackstac onto exactly the requested
-:class:`~compositing.geo.Grid`, and converted to the collection contract of
-:mod:`compositing.contract`:
+:class:`~compositing.geo.Grid` (or, for a whole tile or items given by id, onto the tile's own
+grid), and converted to the collection contract of :mod:`compositing.contract`:
 
 * dims ``(time, band, y, x)``, float32, NaN = masked (DN 0 is no data);
 * band IDs ``B01`` ... ``B12``, ``B8A`` (``B10`` for L1C) and ``SCL`` (L2A scene classes, kept as
@@ -50,7 +50,9 @@ Known catalog quirks (documented by the catalogs' users and maintainers, not tes
 **Layout** (one job per module; the names below are re-exported here):
 
 * ``_catalog``: API roots and their environment variables, collections, the search and its
-  errors, ``items=`` (local static catalogs), item times and metadata;
+  errors, ``items=`` (local static catalogs), the items of a tile or of ids, item times and
+  metadata;
+* ``_tiles``: the grid of a ``tile=`` or ``ids=`` load, the items' own (their tile's UTM square);
 * ``_stack``: items onto the exact grid with stackstac (raw DN);
 * ``_asset_reader``: stackstac's reader, its read failures turned into the catalog errors;
 * ``_sentinel2``: asset naming per catalog, harmonization, and :func:`load`;

@@ -8,6 +8,7 @@
   :mod:`compositing.errors` types, and Planetary Computer's URL signing;
 * items given instead of a search (``items=``: pystac Items, dicts, a local static catalog),
   filtered by area, dates and cloud cover like a search's (:func:`find_items`);
+* the items of one Sentinel-2 tile, or the items named by id (:func:`find_tile_items`);
 * what every loader reads from an item: its time, cloud cover, platform and id.
 """
 
@@ -24,7 +25,8 @@ import pandas as pd
 
 from ...bands import PRODUCT_BANDS
 from ...errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
-from ...geo import Grid
+from ...geo import Grid, lonlat_bounds
+from ...mgrs import mgrs_tile_square, parse_mgrs_tile
 
 if TYPE_CHECKING:
     import pystac
@@ -40,8 +42,10 @@ __all__ = [
     "catalog_url",
     "check_source",
     "find_items",
+    "find_tile_items",
     "item_cloud_covers",
     "item_coords",
+    "item_mgrs_tile",
     "item_times",
     "s2_collection",
     "search",
@@ -179,29 +183,19 @@ def search(
     CatalogResponseError
         The catalog answered with an error.
     """
-    from pystac_client import Client
-    from pystac_client.exceptions import APIError
-
     if collection is None:
         collection = s2_collection(source, product)
     url = catalog_url(source, url)  # also refuses an unknown source
     start, end = _utc_naive(start), _utc_naive(end)
-    bbox = list(grid.bounds_lonlat())
-    query = {"eo:cloud_cover": {"lte": max_cloud_cover}} if max_cloud_cover is not None else None
-    datetime = f"{_iso(start)}/{_iso(end - pd.Timedelta(1, 'ms'))}"
-    try:
-        client = Client.open(url, timeout=timeout)
-        found = client.search(
-            collections=[collection], bbox=bbox, datetime=datetime, query=query, limit=100
-        )
-        items = list(found.items())
-    except APIError as error:
-        raise _catalog_error(error, url) from error
-    except _stac_type_errors() as error:
-        raise CatalogResponseError(
-            f"{url} did not answer as a STAC API ({error}); check url= (the API root, e.g. "
-            f"{CATALOG_URLS[source]})"
-        ) from error
+    items = _query_catalog(
+        source,
+        url,
+        timeout,
+        collections=[collection],
+        bbox=list(grid.bounds_lonlat()),
+        datetime=_interval(start, end),
+        query=_cloud_query(max_cloud_cover),
+    )
     # The server filtered by area; dates (end exclusive) and cloud cover are checked again.
     items = _filter_items(items, grid, start, end, max_cloud_cover, spatial=False)
     if not items:
@@ -266,6 +260,204 @@ def find_items(
     if source == "planetary-computer":
         found = _sign(found)
     return found, where
+
+
+def find_tile_items(
+    source: str,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    *,
+    tile: str | None = None,
+    ids: str | Sequence[str] | None = None,
+    collection: str,
+    max_cloud_cover: float | None,
+    url: str | None,
+    items: Any,
+    timeout: float,
+) -> tuple[list[pystac.Item], str]:
+    """The items of one Sentinel-2 tile, or the items named by id, filtered and sorted; and
+    where they came from (the catalog URL, or what ``items=`` was).
+
+    A tile is searched by the lon/lat box of its MGRS square (every item of the tile meets it),
+    then only the items of that tile are kept (:func:`item_mgrs_tile`): the neighbours that
+    overlap the box are dropped. Ids are searched with the API's ``ids`` parameter; dates and
+    cloud cover are applied locally, so that an id the catalog does not have is told apart from
+    one that the dates leave out.
+
+    Parameters
+    ----------
+    source
+        ``"earth-search"`` or ``"planetary-computer"``.
+    start, end
+        UTC timestamps, ``end`` exclusive; needed with ``tile``, optional with ``ids``.
+    tile
+        An MGRS tile (``"32TMT"`` or ``"T32TMT"``), or
+    ids
+        STAC item ids (one, or several of one tile).
+    collection
+        The collection to search.
+    max_cloud_cover
+        Keep items with ``eo:cloud_cover`` <= this (``None``: no limit).
+    url
+        The API root instead of the source's (:func:`catalog_url`).
+    items
+        ``None`` to search; else items as for :func:`find_items`, filtered by tile or id here.
+    timeout
+        Seconds to wait for each HTTP answer.
+
+    Raises
+    ------
+    ValueError
+        Neither or both of ``tile`` and ``ids``; a malformed tile; empty ids; ``tile`` without
+        dates.
+    NoScenesError
+        No item of the tile in the dates; an id the catalog does not have; ids all outside the
+        dates or the cloud limit. The message names the tile or the ids.
+    CatalogUnreachableError, CatalogResponseError
+        The catalog could not be reached, or answered with an error.
+    """
+    if (tile is None) == (ids is None):
+        raise ValueError("give either tile= (an MGRS tile such as '32TMT') or ids= (item ids)")
+    if (start is None) != (end is None):
+        raise ValueError("give both start and end, or neither")
+    if tile is not None:
+        tile = parse_mgrs_tile(tile)
+        if start is None:
+            raise ValueError(f"tile={tile!r} needs dates=('YYYY-MM-DD', 'YYYY-MM-DD')")
+        asked = f"tile {tile}"
+    else:
+        ids = _check_ids(ids)
+        asked = f"item{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
+    if start is not None:
+        start, end = _utc_naive(start), _utc_naive(end)
+    if items is None:
+        url = catalog_url(source, url)
+        where = url
+        label = f"{source} ({url})"
+        if tile is not None:
+            found = _query_catalog(
+                source,
+                url,
+                timeout,
+                collections=[collection],
+                bbox=list(_tile_box(tile)),
+                datetime=_interval(start, end),
+                query=_cloud_query(max_cloud_cover),
+            )
+        else:
+            found = _query_catalog(source, url, timeout, collections=[collection], ids=ids)
+    else:
+        where = str(items) if isinstance(items, str | os.PathLike) else "the items given"
+        label = where
+        found = _local_items(items)
+        if ids is not None:
+            found = [item for item in found if item.id in ids]
+    if ids is not None:
+        present = {item.id for item in found}
+        missing = [i for i in ids if i not in present]
+        if missing:
+            raise NoScenesError(
+                f"{label} has no {collection} item{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}: check the id{'s' if len(missing) > 1 else ''} (and "
+                "the source and product: each catalog names its items its own way)"
+            )
+        others: list[str] = []
+    else:
+        others = sorted({_tile_of(item) for item in found} - {tile, ""})
+        found = [item for item in found if _tile_of(item) == tile]
+    found = _filter_items(found, None, start, end, max_cloud_cover, spatial=False)
+    if not found:
+        raise _no_tile_scenes(label, collection, asked, start, end, max_cloud_cover, others)
+    if source == "planetary-computer":
+        found = _sign(found)
+    return found, where
+
+
+def _check_ids(ids: Any) -> list[str]:
+    """``ids`` as a list of distinct non-empty strings, in the order given."""
+    if isinstance(ids, str):
+        ids = [ids]
+    try:
+        listed = list(ids)
+    except TypeError:
+        raise TypeError(f"ids= takes an item id or a list of them, not {ids!r}") from None
+    if not listed or not all(isinstance(i, str) and i.strip() for i in listed):
+        raise ValueError(
+            f"ids= takes STAC item ids (non-empty strings) such as "
+            f"'S2B_MSIL2A_20181214T133219_R081_T22KFV_20201008T105004', not {ids!r}"
+        )
+    return list(dict.fromkeys(i.strip() for i in listed))
+
+
+def _tile_box(tile: str) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of the tile's MGRS square: every item of the
+    tile meets it (a Sentinel-2 tile is the square and 9.8 km more to the east and south)."""
+    crs, bounds = mgrs_tile_square(tile)
+    return lonlat_bounds(crs, bounds)
+
+
+def _tile_of(item: pystac.Item) -> str:
+    """The item's MGRS tile (:func:`item_mgrs_tile`), else the ``T32TMT`` in its id, else ``""``."""
+    tile = item_mgrs_tile(item)
+    if tile:
+        return tile
+    for part in item.id.split("_"):
+        try:
+            return parse_mgrs_tile(part)
+        except ValueError:
+            continue
+    return ""
+
+
+def _no_tile_scenes(
+    label: str,
+    collection: str,
+    asked: str,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    max_cloud_cover: float | None,
+    others: Sequence[str],
+) -> NoScenesError:
+    cloud = f"eo:cloud_cover <= {max_cloud_cover:g}" if max_cloud_cover is not None else "any cloud"
+    higher = ", a higher max_cloud_cover" if max_cloud_cover is not None else ""
+    when = f" from {start:%Y-%m-%d} to {end:%Y-%m-%d} (end exclusive)" if start is not None else ""
+    seen = f" (the search found only tiles {', '.join(others)} there)" if others else ""
+    return NoScenesError(
+        f"no {collection} scenes of {asked} in {label}{when} with {cloud}{seen}. Try wider "
+        f"dates{higher}, or check the tile or ids (the collection may not cover this place)."
+    )
+
+
+def _query_catalog(source: str, url: str, timeout: float, **parameters: Any) -> list[pystac.Item]:
+    """Every item a STAC API search with ``parameters`` returns (all pages), its failures
+    turned into the engine's errors."""
+    from pystac_client import Client
+    from pystac_client.exceptions import APIError
+
+    parameters = {k: v for k, v in parameters.items() if v is not None}
+    try:
+        client = Client.open(url, timeout=timeout)
+        return list(client.search(limit=100, **parameters).items())
+    except APIError as error:
+        raise _catalog_error(error, url) from error
+    except _stac_type_errors() as error:
+        raise CatalogResponseError(
+            f"{url} did not answer as a STAC API ({error}); check url= (the API root, e.g. "
+            f"{CATALOG_URLS[source]})"
+        ) from error
+
+
+def _interval(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str | None:
+    """The STAC ``datetime`` of [start, end) (``None`` without dates)."""
+    if start is None or end is None:
+        return None
+    return f"{_iso(start)}/{_iso(end - pd.Timedelta(1, 'ms'))}"
+
+
+def _cloud_query(max_cloud_cover: float | None) -> dict | None:
+    if max_cloud_cover is None:
+        return None
+    return {"eo:cloud_cover": {"lte": max_cloud_cover}}
 
 
 def _stac_type_errors() -> tuple[type[Exception], ...]:
@@ -341,16 +533,17 @@ def _no_scenes(
 
 def _filter_items(
     items: Iterable[pystac.Item],
-    grid: Grid,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
+    grid: Grid | None,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
     max_cloud_cover: float | None,
     *,
     spatial: bool = True,
 ) -> list[pystac.Item]:
-    """Items with start <= time < end, cloud cover <= the limit and (if ``spatial``) a bbox
-    that meets the grid's, sorted by time then id."""
-    west, south, east, north = grid.bounds_lonlat()
+    """Items with start <= time < end (any time without dates), cloud cover <= the limit and
+    (if ``spatial``) a bbox that meets the grid's, sorted by time then id."""
+    spatial = spatial and grid is not None
+    west, south, east, north = grid.bounds_lonlat() if spatial else (0.0, 0.0, 0.0, 0.0)
     kept = []
     for item in items:
         if spatial and item.bbox is not None:
@@ -361,7 +554,7 @@ def _filter_items(
             if disjoint and not crosses_antimeridian:
                 continue
         time = _item_time(item)
-        if not start <= time < end:
+        if start is not None and end is not None and not start <= time < end:
             continue
         cloud = item.properties.get("eo:cloud_cover")
         if max_cloud_cover is not None and cloud is not None and cloud > max_cloud_cover:

@@ -7,7 +7,8 @@
   collections, from whatever the item says about its scale, offset and processing baseline
   (:func:`harmonization`, :func:`asset_scale_offset`).
 * :func:`load` searches (or takes ``items=``), stacks the raw DN onto the grid, converts them,
-  and adds the per-image coordinates of the collection contract.
+  and adds the per-image coordinates of the collection contract. Given a whole tile or item ids
+  instead of a grid, it loads onto the items' own grid (:mod:`._tiles`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from ._catalog import (
     DEFAULT_MAX_CLOUD_COVER,
     DEFAULT_TIMEOUT,
     find_items,
+    find_tile_items,
     item_coords,
     item_times,
     s2_collection,
 )
 from ._stack import grid_epsg, item_for_stackstac, stack_on_grid
+from ._tiles import check_resolution, items_grid
 
 if TYPE_CHECKING:
     import pystac
@@ -317,10 +320,13 @@ def _sun_angles(
 
 def load(
     source: str,
-    grid: Grid,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
+    grid: Grid | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
     *,
+    tile: str | None = None,
+    ids: str | Sequence[str] | None = None,
+    resolution: float | None = None,
     product: str = "L2A",
     bands: Sequence[str] | None = None,
     max_cloud_cover: float | None = DEFAULT_MAX_CLOUD_COVER,
@@ -337,9 +343,21 @@ def load(
         ``"earth-search"`` or ``"planetary-computer"`` (no L1C there).
     grid
         The output grid (CRS with an EPSG code, resolution, bounds): the result's x/y are
-        exactly ``grid.x``/``grid.y``.
+        exactly ``grid.x``/``grid.y``. ``None`` with ``tile`` or ``ids``.
     start, end
-        UTC timestamps; ``end`` is exclusive.
+        UTC timestamps; ``end`` is exclusive. Optional with ``ids``.
+    tile
+        A whole Sentinel-2 tile instead of a grid: an MGRS tile such as ``"32TMT"`` (or
+        ``"T32TMT"``). The items of that tile (not its neighbours) are loaded onto the tile's own
+        grid: its 109.8 km square in its UTM CRS, read from the items' ``proj:transform`` /
+        ``proj:shape`` (or ``proj:bbox``) and ``proj:epsg`` (or ``proj:code``), ``resolution``
+        pixels from its top-left corner (5490 x 5490 at 20 m, exactly the tile's 20 m pixels).
+    ids
+        STAC item ids instead of a grid (searched with the API's ``ids``), all of one tile and
+        CRS; loaded onto their grid as for ``tile``. Dates and cloud cover, when given, filter
+        them.
+    resolution
+        Pixel size in metres of a ``tile`` or ``ids`` load (default 10); a grid has its own.
     product
         ``"L2A"`` or ``"L1C"``.
     bands
@@ -351,7 +369,8 @@ def load(
     items
         Already-found items instead of a search: pystac Items, item dicts, or the path of a
         static STAC catalog/collection (or item, or FeatureCollection) JSON. They are filtered
-        locally by area (item bbox), dates and cloud cover.
+        locally by area (item bbox), dates and cloud cover (or by tile or id, with ``tile`` or
+        ``ids``).
     chunksize
         Spatial chunk size in pixels (one image and one band per chunk).
     timeout
@@ -369,27 +388,58 @@ def load(
     ------
     ValueError
         Unknown source, product or band; L1C on Planetary Computer; a grid CRS without EPSG
-        code; an item without a requested asset; :class:`NoScenesError` when nothing matches.
+        code; an item without a requested asset; neither or several of ``grid``, ``tile``,
+        ``ids``; a malformed tile; ids of several tiles or CRSs; :class:`NoScenesError` when
+        nothing matches (naming the tile or the ids).
     CatalogUnreachableError, CatalogResponseError
         The catalog could not be reached, or answered with an error.
     """
     # Every argument is checked before the catalog is asked anything.
     collection = s2_collection(source, product)
     selected = _select_bands(source, product, bands)
-    grid_epsg(grid)
-    found, where = find_items(
-        source,
-        grid,
-        start,
-        end,
-        collection=collection,
-        max_cloud_cover=max_cloud_cover,
-        url=url,
-        items=items,
-        timeout=timeout,
-    )
-    # The stack names each band's asset by the source's key; each item may call it otherwise.
     keys = [asset_key(source, band) for band in selected]
+    if tile is None and ids is None:
+        if grid is None:
+            raise ValueError("give a grid, or tile= (an MGRS tile) or ids= (STAC item ids)")
+        if resolution is not None:
+            raise ValueError("resolution= is for tile= and ids= loads: the grid has its own")
+        if start is None or end is None:
+            raise ValueError("a grid load needs start and end")
+        grid_epsg(grid)
+        found, where = find_items(
+            source,
+            grid,
+            start,
+            end,
+            collection=collection,
+            max_cloud_cover=max_cloud_cover,
+            url=url,
+            items=items,
+            timeout=timeout,
+        )
+    else:
+        if grid is not None:
+            raise ValueError(
+                "give a grid or tile=/ids=, not both: a tile or id load is on the items' grid"
+            )
+        resolution = check_resolution(10.0 if resolution is None else resolution)
+        found, where = find_tile_items(
+            source,
+            start,
+            end,
+            tile=tile,
+            ids=ids,
+            collection=collection,
+            max_cloud_cover=max_cloud_cover,
+            url=url,
+            items=items,
+            timeout=timeout,
+        )
+        # The footprint of the assets that will be read is the grid.
+        assets = [[item_asset_key(item, source, b, resolution) for b in selected] for item in found]
+        asked = f"tile={tile!r}" if tile is not None else f"ids={ids!r}"
+        grid = items_grid(found, resolution, assets, asked=asked)
+    # The stack names each band's asset by the source's key; each item may call it otherwise.
     item_dicts = [
         item_for_stackstac(
             item,
