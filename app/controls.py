@@ -328,7 +328,7 @@ class Controls(pn.viewable.Viewer):
                 step=1,
                 throttled=True,
                 visible=s2cloudless,
-            ),  # fmt: skip
+            ),
             pn.Column(
                 slider(p.nir_drk_thresh, name="nir_drk_thresh", step=0.01, throttled=True),
                 slider(p.cld_prj_dist, name="cld_prj_dist (km)", step=0.1, throttled=True),

@@ -32,8 +32,7 @@ a new session (every session has its own computations).
 Every other change asks for something not computed before (a new threshold, new dates, a new
 view). Nothing is asserted; the goals are reported beside the figures: a band change of mean or
 median ≤ 0.5 s (the preset change too), s2cloudless + shadows and csmask after their first use
-≤ 1.5 s. A
-change of dates or view loads new images and is reported for information.
+≤ 1.5 s. A change of dates or view loads new images and is reported for information.
 """
 
 from __future__ import annotations
