@@ -47,6 +47,7 @@ import xarray as xr
 import compositing
 from compositing import clouds, csmask, thermal
 from compositing.indices import ndvi
+from compositing.inspection import pixel_index
 
 from .cache import LRUCache
 from .errors import NoDataError
@@ -167,10 +168,14 @@ def thermal_key(settings: Settings) -> tuple:
     )
 
 
-def image_dates(collection: xr.DataArray) -> list[str]:
-    """The times of a collection's images (ISO strings), oldest first: the mask overlay's
-    choices of date."""
-    return [str(t) for t in collection["time"].values]
+def image_list(collection: xr.DataArray) -> list[tuple[str, float | None]]:
+    """The collection's images, oldest first: (time as an ISO string, the scene's cloud cover
+    in percent or None where the source gives none): the timeline's choices."""
+    times = [str(t) for t in collection["time"].values]
+    if "cloud_cover" not in collection.coords:
+        return [(t, None) for t in times]
+    covers = collection["cloud_cover"].values.astype(float)
+    return [(t, float(c) if np.isfinite(c) else None) for t, c in zip(times, covers, strict=True)]
 
 
 class LayerValues(Protocol):
@@ -252,6 +257,25 @@ class Computations:
                 (request, wanted), lambda: self._load(request, wanted, bands, lazy)
             )
         return unpack(packed, needed)
+
+    def pixel_collection(
+        self, request: AreaRequest, bands: set[str], point: tuple[float, float]
+    ) -> tuple[xr.DataArray, tuple[int, int]]:
+        """The pixel of the request's collection under ``point`` (lon, lat): ``(time, band, 1,
+        1)`` float32 and its (row, column) in the view's grid. Only that pixel is unpacked (the
+        pixel inspector asks for one on every click).
+
+        Raises
+        ------
+        ValueError
+            The point is outside the view.
+        """
+        packed = self._cached_collection(request, sorted(bands))
+        if packed is None:
+            self.collection(request, bands)
+            packed = self._cached_collection(request, sorted(bands))
+        row, column = pixel_index(packed, point)
+        return unpack(packed.isel(y=[row], x=[column]), sorted(bands)), (row, column)
 
     def has_collection(self, request: AreaRequest, bands: set[str]) -> bool:
         """Whether a collection of ``request`` with at least ``bands`` is already in memory (so
@@ -378,19 +402,26 @@ class Computations:
 
     def drop_mask(self, request: AreaRequest, mask: CloudMask) -> xr.DataArray | None:
         """(time, y, x) True where the cloud mask drops a pixel; None for no mask."""
+        layers = self.mask_layers(request, mask)
+        return None if layers is None else layers["mask"]
+
+    def mask_layers(self, request: AreaRequest, mask: CloudMask) -> xr.Dataset | None:
+        """The cloud mask's ``mask`` (time, y, x: True where a pixel is dropped) and, for the
+        methods that tell them apart, its ``clouds`` and ``shadows`` (what the pixel inspector
+        says dropped an image); None for no mask."""
         if mask.method == "none":
             return None
         if mask.method == "cldprb" and request.source not in SOURCES_WITH_CLDPRB:
             raise cldprb_missing("the MSK_CLDPRB ≤ 10 cloud mask", request.source)
 
-        def compute() -> xr.DataArray:
+        def compute() -> xr.Dataset:
             if mask.method == "csmask":
                 probability = self.csmask_probability(request)
                 # Past the network the mask reads only B08 and SCL (the projection's dark
                 # pixels): unpacking the six network bands again would cost more than the mask.
                 geometry = self.collection(request, set(CSMASK_PROJECTION_BANDS))
-                drop = csmask.mask_csmask(geometry, probability=probability, **mask.params())
-                return drop.compute()
+                layers = csmask.csmask_layers(geometry, probability=probability, **mask.params())
+                return layers[["clouds", "shadows", "mask"]].compute()
             collection = self.collection(request, mask_bands(mask))
             if mask.method == "cldprb":
                 drop = clouds.mask_from_cldprb(collection, threshold=10)
@@ -398,8 +429,11 @@ class Computations:
                 drop = clouds.mask_from_scl(collection)
             else:
                 probability = self.probability(request, collection)
-                drop = clouds.mask_s2cloudless(collection, probability=probability, **mask.params())
-            return drop.compute()
+                layers = clouds.s2cloudless_layers(
+                    collection, probability=probability, **mask.params()
+                )
+                return layers[["clouds", "shadows", "mask"]].compute()
+            return xr.Dataset({"mask": drop}).compute()
 
         return self.masks.get_or_compute((request, mask.key), _in_a_slot(compute))
 
@@ -444,9 +478,14 @@ class Computations:
 
     def layer_image(self, layer: LayerValues, plan: ViewPlan, settings: Settings):
         """A map layer's coloured image for a view (see :meth:`app.layers.Layer.image`), cached
-        under its values' key and the whole settings: every session with the same settings
-        (a class changing the same stretch) gets the same image, coloured once."""
-        key = (layer.cache_key(settings, plan), settings)
+        under its values' key and the settings: every session with the same settings (a class
+        changing the same stretch) gets the same image, coloured once.
+
+        The point and the timeline's image are left out of the settings part of the key: a
+        click or a step along the timeline must not re-colour (and re-send) the composites.
+        The layers whose values depend on them say so in their cache key."""
+        colouring = replace(settings, point=Settings.point, image_date=None)
+        key = (layer.cache_key(settings, plan), colouring)
         return self.images.get_or_compute(key, lambda: layer.image(self, plan, settings))
 
     # --- thermal ----------------------------------------------------------------------------

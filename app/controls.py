@@ -49,8 +49,15 @@ STRETCH_MODES = {
 COMPUTE_PARAMETERS = (
     "source", "lon", "lat", "dates", "area_km", "red", "green", "blue", "stretch_mode",
     "stretch_min", "stretch_max", "gamma", "percentiles", "cloud_mask", "cld_prb_thresh",
-    "nir_drk_thresh", "cld_prj_dist", "buffer", "combined", "layers", "mask_date",
+    "nir_drk_thresh", "cld_prj_dist", "buffer", "combined", "layers", "image_date",
 )  # fmt: skip
+
+
+def image_label(time: str, cloud_cover: float | None) -> str:
+    """How the timeline lists an image: its date and time (to the minute) and, if the source
+    gives it, the scene's cloud cover."""
+    label = time[:16].replace("T", " ")
+    return label if cloud_cover is None else f"{label} · {cloud_cover:.0f}% cloud"
 
 
 def _parse_date(text: str) -> dt.date:
@@ -109,7 +116,9 @@ class Controls(pn.viewable.Viewer):
     layers = param.ListSelector(
         objects={layer.label: layer.key for layer in LAYERS}, default=list(DEFAULT_LAYERS)
     )
-    mask_date = param.Selector(objects=[], allow_None=True, doc="Date of the mask overlay.")
+    image_date = param.Selector(
+        objects=[], allow_None=True, doc="The timeline's image: the single image and mask layers."
+    )
     basemap = param.Selector(objects=list(BASEMAPS), default="None")
     rejected = param.String(
         default="", doc="Why the page's last choice was refused (a cap): for a notification."
@@ -242,33 +251,35 @@ class Controls(pn.viewable.Viewer):
                 combined=bool(self.combined),
             ),
             layers=tuple(self.layers),
-            mask_date=self.mask_date,
+            image_date=self.image_date,
             area_m=float(self.area_km) * 1000.0,
             **extra,
         )
 
-    def offer_mask_dates(self, times: list[str]) -> None:
-        """Offer the loaded images' times (ISO) as the Mask date's choices, showing the chosen
-        one if it is among them, else the last (the image the overlay shows then).
+    def offer_images(self, images: list[tuple[str, float | None]]) -> None:
+        """Offer the loaded images as the timeline's choices, labelled with their date and
+        scene cloud cover: ``images`` are (time ISO, cloud cover % or None). The chosen one
+        stays if it is among them, else the last (the image the layers show then).
 
         This says what was loaded; it is not a new choice: :meth:`on_choice` does not report
-        the ``mask_date`` it sets, so offering dates never requests another computation.
+        the ``image_date`` it sets, so offering images never requests another computation.
         """
-        labels = {t[:16].replace("T", " "): t for t in times}
-        if labels == self.param.mask_date.objects:
+        times = [time for time, _ in images]
+        labels = {image_label(time, cover): time for time, cover in images}
+        if labels == self.param.image_date.objects:
             return  # unchanged: spare the widget an update
-        current = self.mask_date if self.mask_date in times else (times[-1] if times else None)
+        current = self.image_date if self.image_date in times else (times[-1] if times else None)
         self._offering = True
         try:
-            self.param.mask_date.objects = labels
-            self.mask_date = current
+            self.param.image_date.objects = labels
+            self.image_date = current
         finally:
             self._offering = False
 
     def on_choice(self, callback: Callable[[list[param.parameterized.Event]], None]) -> None:
         """Call ``callback(events)`` when choices that the computations read change
         (:data:`COMPUTE_PARAMETERS`), by the user or by code; not for the dates that
-        :meth:`offer_mask_dates` offers."""
+        :meth:`offer_images` offers."""
 
         def chosen(*events: param.parameterized.Event) -> None:
             if not self._offering:
@@ -337,7 +348,7 @@ class Controls(pn.viewable.Viewer):
             slider(p.buffer, name="buffer (m)", step=10, throttled=True, visible=buffers),
             pn.pane.Markdown("**Layers**", margin=(10, 10, 0, 10)),
             SnapBackCheckBoxGroup.from_param(p.layers, name="Layers", inline=False),
-            select(p.mask_date, name="Mask date"),
+            select(p.image_date, name="Image (timeline)"),
             number(p.area_km, name="Thermal area (km)", step=1),
             select(p.basemap, name="Basemap (needs the internet)"),
             *self._limits_note(),

@@ -2,8 +2,9 @@
 
 The controls' choices, the map's view and the panel's fit ranges request a refresh
 (:mod:`app.refresh`), which computes what is visible and shows it on the map and in the panel;
-the images' dates it loaded come back to the controls as the mask overlay's choices. Clicks on
-the map move the point; pairs chosen in the panel are outlined on the map.
+the images it loaded come back to the controls as the timeline's choices. Clicks on the map move
+the point, which the pixel inspector (:mod:`app.inspector`) explains; pairs chosen in the panel
+are outlined on the map.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from compositing.sources.demo import TITLE as DEMO_TITLE
 from .cluster import connect_from_environment
 from .computations import Computations, shared_computations
 from .controls import Controls
+from .inspector import PixelInspector
 from .layers import LAYERS, Layer
 from .limits import LOCAL, Limits
 from .map_view import MapView
@@ -109,6 +111,7 @@ class Dashboard(pn.viewable.Viewer):
         self.computations = computations or shared_computations(limits)
         self.controls = Controls(layer_list=self.layer_list, limits=limits)
         self.scatter = ThermalScatter()
+        self.inspector = PixelInspector(width=SCATTER_WIDTH)
         settings = self._settings()
         self.map_view = MapView(
             settings.point,
@@ -121,6 +124,7 @@ class Dashboard(pn.viewable.Viewer):
             computations=self.computations,
             map_view=self.map_view,
             scatter=self.scatter,
+            inspector=self.inspector,
             notifier=self.notifier,
             layer_list=self.layer_list,
             snapshot=lambda: (self._settings(), self.map_view.view),
@@ -138,7 +142,7 @@ class Dashboard(pn.viewable.Viewer):
         # Every publication, even of the dates published last: the controls may have dropped
         # them since (another source or dates, whose images did not load).
         self.refresh.param.watch(
-            lambda e: self.controls.offer_mask_dates(e.new), "image_dates", onlychanged=False
+            lambda e: self.controls.offer_images(e.new), "images", onlychanged=False
         )
         self._connect_cluster()
         #: Set by close(): a closed dashboard still in memory is one its session left behind.
@@ -168,11 +172,14 @@ class Dashboard(pn.viewable.Viewer):
 
     def _controls_changed(self, events: list[param.parameterized.Event]) -> None:
         names = {event.name for event in events}
-        if names == {"mask_date"} and not self._visible_layers_read_mask_date(events):
-            return  # e.g. only the mask overlay shows the mask's date
+        if names == {"image_date"} and not self._visible_layers_read_image_date(events):
+            # No layer shows the timeline's image: it is only marked on the inspector's chart
+            # (nothing computed). Otherwise the refresh marks it, after the new image is sent.
+            self.inspector.highlight(events[-1].new)
+            return
         if names & {"source", "dates"}:
             # Other images: their dates are known once loaded (the refresh offers them).
-            self.controls.offer_mask_dates([])
+            self.controls.offer_images([])
         if names & {"lon", "lat", "area_km"}:
             settings = self._settings()
             lon, lat = settings.point
@@ -186,11 +193,11 @@ class Dashboard(pn.viewable.Viewer):
                     self.map_view.recentre(settings.point)
         self.refresh.request()
 
-    def _visible_layers_read_mask_date(self, events: list[param.parameterized.Event]) -> bool:
-        """Whether a visible layer's values depend on the mask date that changed (its cache key
-        differs)."""
+    def _visible_layers_read_image_date(self, events: list[param.parameterized.Event]) -> bool:
+        """Whether a visible layer's values depend on the timeline's image that changed (its
+        cache key differs)."""
         now = self._settings()
-        before = dataclasses.replace(now, mask_date=events[-1].old)
+        before = dataclasses.replace(now, image_date=events[-1].old)
         return any(
             layer.dependencies(before) != layer.dependencies(now)
             for layer in self.layer_list
@@ -268,7 +275,7 @@ class Dashboard(pn.viewable.Viewer):
                 synthetic, progress, self.map_view, status, sizing_mode="stretch_width",
                 min_width=MIN_MAP_WIDTH, styles={"flex": f"1 1 {MIN_MAP_WIDTH}px"},
             ),
-            pn.Column(self.scatter, width=SCATTER_WIDTH, margin=(0, 0, 0, 10)),
+            pn.Column(self.scatter, self.inspector, width=SCATTER_WIDTH, margin=(0, 0, 0, 10)),
             flex_wrap="wrap", sizing_mode="stretch_width",
         )  # fmt: skip
 

@@ -33,6 +33,7 @@ import compositing
 from compositing import clouds
 from compositing import visualisation as vis
 from compositing.bands import ee_band_name
+from compositing.inspection import pixel_index
 
 from .computations import (
     AreaRequest,
@@ -46,7 +47,7 @@ from .options import SOURCES_WITH_CLDPRB
 from .regrid import regrid
 from .render import LayerImage, classes_image, mask_image, ramp_image, rgb_image
 from .settings import Settings
-from .view import ViewPlan
+from .view import ViewPlan, to_mercator
 
 #: Name of the band added for the quality mosaics (not a Sentinel-2 band name, so no clash).
 CLOUD_SCORE_BAND = "cloud_score"
@@ -113,6 +114,27 @@ class Layer(ABC):
         """What the map shows for a view: its values, from the cache if there, coloured."""
         return self.colour(computations.layer_values(self, plan, settings), settings)
 
+    def value_at(self, values, point: tuple[float, float]) -> str:
+        """Its value at ``point`` (lon, lat) as the pixel inspector lists it; ``values`` are
+        :meth:`values`' (a DataArray on the view's grid, or what :meth:`describe` reads).
+
+        Raises
+        ------
+        ValueError
+            The point is outside the values' pixels.
+        """
+        row, column = pixel_index(values, point)
+        return self.describe(values.isel(y=row, x=column))
+
+    def describe(self, pixel: xr.DataArray) -> str:
+        """One pixel of its values (a scalar, or one value per band), in words."""
+        if "band" in pixel.dims:
+            return ", ".join(
+                f"{ee_band_name(str(band))} {_number(float(value))}"
+                for band, value in zip(pixel["band"].values, pixel.values, strict=True)
+            )
+        return _number(float(pixel))
+
 
 class CollectionLayer(Layer):
     """A layer computed from the view's collection: it checks that the source can serve it,
@@ -134,6 +156,14 @@ class CollectionLayer(Layer):
         if not np.isfinite(values.values).any():
             raise NoDataError(f"every pixel of {self.label} is masked")
         return values
+
+
+def _number(value: float) -> str:
+    """A value as the inspector shows it: "masked" for NaN, else up to four significant digits
+    (reflectance x 10000 keeps its whole number)."""
+    if not np.isfinite(value):
+        return "masked"
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _bands_text(bands: Sequence[str]) -> str:
@@ -269,6 +299,10 @@ class SingleBandComposite(CollectionLayer):
         values = compositing.composite(collection, self.method).isel(band=0, drop=True)
         return self.checked_values(values)
 
+    def describe(self, pixel: xr.DataArray) -> str:
+        value = float(pixel)
+        return f"{_number(value)} {self.units}" if np.isfinite(value) else "masked"
+
     def colour(self, values: xr.DataArray, settings: Settings) -> LayerImage:
         params = self.vis_params
         return ramp_image(
@@ -292,8 +326,44 @@ class ClassComposite(CollectionLayer):
         values = compositing.composite(collection.sel(band=[self.band]), self.method)
         return self.checked_values(values.isel(band=0, drop=True))
 
+    def describe(self, pixel: xr.DataArray) -> str:
+        value = float(pixel)
+        if not np.isfinite(value):
+            return "masked"
+        names = {c.value: c.name for c in vis.SCL_CLASSES}
+        return f"{value:.0f}: {names.get(int(value), 'unknown class')}"
+
     def colour(self, values: xr.DataArray, settings: Settings) -> LayerImage:
         return classes_image(self.key, values, self.title(settings))
+
+
+@dataclass(frozen=True)
+class SingleImage(CollectionLayer):
+    """One image of the collection, the timeline's (the settings' ``image_date``, else the
+    last), in the chosen bands and as it is: no cloud mask, as ``Map.addLayer(image)``."""
+
+    def title(self, settings: Settings) -> str:
+        return f"{self.label} ({_bands_text(settings.rgb_bands)})"
+
+    def bands(self, settings: Settings) -> set[str]:
+        return set(settings.rgb_bands)
+
+    def dependencies(self, settings: Settings) -> tuple:
+        return (settings.rgb_bands, settings.image_date)
+
+    def compute(self, computations: Computations, request: AreaRequest, settings: Settings):
+        rgb = list(settings.rgb_bands)
+        collection = computations.collection(request, set(rgb))
+        shown = shown_image_time(collection["time"].values, settings.image_date)
+        # The time stays as a scalar coordinate: the legend names the date.
+        return self.checked_values(collection.sel(time=shown).sel(band=rgb))
+
+    def colour(self, values: xr.DataArray, settings: Settings) -> LayerImage:
+        title = f"{self.title(settings)}, {_minute(values['time'].values)}"
+        return rgb_image(
+            self.key, values, settings.stretch, vis.EXAMPLE_VIS["rgb"], title,
+            _bands_text(settings.rgb_bands),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -305,7 +375,7 @@ class MaskOverlay(CollectionLayer):
         return mask_bands(settings.cloud_mask)
 
     def dependencies(self, settings: Settings) -> tuple:
-        return (settings.cloud_mask.key, settings.mask_date)
+        return (settings.cloud_mask.key, settings.image_date)
 
     def unavailable(self, settings: Settings) -> NoDataError | None:
         if settings.cloud_mask.method == "cldprb" and settings.source not in SOURCES_WITH_CLDPRB:
@@ -317,19 +387,25 @@ class MaskOverlay(CollectionLayer):
         if drop is None:
             raise NoDataError("Cloud mask is None: choose a cloud mask to see its overlay")
         # The time stays as a scalar coordinate: the legend names the date.
-        return drop.sel(time=shown_mask_time(drop["time"].values, settings.mask_date))
+        return drop.sel(time=shown_image_time(drop["time"].values, settings.image_date))
+
+    def describe(self, pixel: xr.DataArray) -> str:
+        return f"{'dropped' if bool(pixel) else 'kept'} on {_minute(pixel['time'].values)}"
 
     def colour(self, values: xr.DataArray, settings: Settings) -> LayerImage:
-        date = str(np.datetime_as_string(values["time"].values, unit="m")).replace("T", " ")
+        date = _minute(values["time"].values)
         title = f"{self.title(settings)} ({settings.cloud_mask.method}, {date})"
         return mask_image(self.key, values, MASK_COLOUR, MASK_OPACITY, title)
 
 
-def shown_mask_time(times: np.ndarray, mask_date: str | None) -> np.datetime64:
-    """The image whose mask the overlay shows: ``mask_date`` if it is one of ``times``, else
-    the last one."""
-    if mask_date is not None:
-        wanted = np.datetime64(mask_date)
+def _minute(time: np.datetime64) -> str:
+    return str(np.datetime_as_string(time, unit="m")).replace("T", " ")
+
+
+def shown_image_time(times: np.ndarray, image_date: str | None) -> np.datetime64:
+    """The timeline's image: ``image_date`` if it is one of ``times``, else the last one."""
+    if image_date is not None:
+        wanted = np.datetime64(image_date)
         if wanted in times:
             return wanted
     return times[-1]
@@ -370,6 +446,20 @@ class ThermalLayer(Layer):
     @abstractmethod
     def ramp(self, lst_limits: tuple[float, float]) -> tuple[float, float, tuple[str, ...], str]:
         """(min, max, palette, units); ``lst_limits`` is the valid LST's range that day."""
+
+    def value_at(self, values: ThermalValues, point: tuple[float, float]) -> str:
+        x, y = to_mercator(*point)
+        left, bottom, right, top = values.bounds
+        height, width = values.pixels.shape
+        column = int((x - left) / (right - left) * width)
+        row = int((top - y) / (top - bottom) * height)
+        if not (0 <= row < height and 0 <= column < width):
+            raise ValueError(f"the point {point} is outside the view")
+        value = float(values.pixels[row, column])
+        units = self.ramp(values.lst_limits)[3]
+        if not np.isfinite(value):
+            return "no data"
+        return f"{value:.3f} {units}" if units == "NDVI" else f"{value:.2f} {units}"
 
     def colour(self, values: ThermalValues, settings: Settings) -> LayerImage:
         minimum, maximum, palette, units = self.ramp(values.lst_limits)
@@ -442,6 +532,7 @@ LAYERS: tuple[Layer, ...] = (
     NdviLayer("ndvi", "NDVI"),
     LstLayer("lst", "LST (1 km)"),
     SharpenedLstLayer("lst_sharpened", "LST sharpened (10 m)"),
+    SingleImage("image", "Single image (timeline)"),
     MaskOverlay("cloud_mask", "Cloud and shadow mask"),
 )
 LAYERS_BY_KEY = {layer.key: layer for layer in LAYERS}

@@ -147,6 +147,11 @@ class MapView(pn.viewable.Viewer):
 
     def show(self, image: LayerImage) -> None:
         """Draw (or replace) a layer's image."""
+        if self.images[image.key] is image:
+            # Already drawn (a click or a timeline step refreshes every layer, and most come
+            # back from the image cache as they were): resending costs the browser a redraw.
+            # A rebuilt plot redraws from the pipe's last data, so nothing is lost.
+            return
         self.images[image.key] = image
         # Encoded here once (or found in image_url's cache, e.g. encoded in the refresh's
         # worker thread, or by another session): the pipe carries the URL and the bounds.

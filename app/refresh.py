@@ -40,8 +40,10 @@ import param
 from panel.io.state import set_curdoc
 
 from . import image_url
-from .computations import AreaRequest, Computations, image_dates
+from .computations import AreaRequest, Computations, image_list
 from .errors import describe
+from .inspection import inspect_pixel, inspected_bands, layer_values_at
+from .inspector import PixelInspector
 from .jobs import LatestOnly, SupersededError
 from .layers import Layer
 from .limits import LOCAL, Limits
@@ -60,6 +62,8 @@ LOADING_SHARE = 0.5
 #: How long a served page is given to report its map's size (which requests the first refresh
 #: itself) before the first refresh is requested anyway.
 FIRST_REFRESH_DELAY_S = 0.5
+#: The inspector's words when no layer of the collection is on (nothing of it is loaded then).
+NO_COLLECTION_LAYER = "no layer of the image collection is shown; turn one on to see its series"
 #: The progress bar is moved at most this often (s): dask reports every task, and each move is
 #: a message to the browser.
 PROGRESS_INTERVAL_S = 0.1
@@ -80,6 +84,8 @@ class Refresh(param.Parameterized):
         The map the layers are shown on.
     scatter
         The NDVI-LST panel the thermal fit is shown in.
+    inspector
+        The pixel inspector: the point's series and the layers' values there.
     notifier
         Where errors and warnings go.
     layer_list
@@ -94,8 +100,10 @@ class Refresh(param.Parameterized):
     status = param.String(default="Starting…", doc="What the last refresh did.")
     busy = param.Boolean(default=False, doc="A refresh is running.")
     progress = param.Integer(default=0, bounds=(-1, 100), doc="-1: busy, no estimate.")
-    image_dates = param.List(
-        default=[], doc="Times (ISO) of the view's images, once loaded: the mask date's choices."
+    images = param.List(
+        default=[],
+        doc="The view's images once loaded, (time ISO, scene cloud cover % or None): the "
+        "timeline's choices.",
     )
 
     def __init__(
@@ -104,6 +112,7 @@ class Refresh(param.Parameterized):
         computations: Computations,
         map_view: MapView,
         scatter: ThermalScatter,
+        inspector: PixelInspector,
         notifier: Notifier,
         layer_list: Sequence[Layer],
         snapshot: Callable[[], tuple[Settings, View]],
@@ -115,6 +124,7 @@ class Refresh(param.Parameterized):
         self.computations = computations
         self.map_view = map_view
         self.scatter = scatter
+        self.inspector = inspector
         self.notifier = notifier
         self.layer_list = tuple(layer_list)
         self.snapshot = snapshot
@@ -318,10 +328,14 @@ class Refresh(param.Parameterized):
                 plan = plan_view(view, settings.source, self.limits)
             except ValueError as error:
                 await self._report(error, settings, outcome)
+                text = str(error)
+                await self._on_page(lambda: self.inspector.show_problem(text, settings.point))
             await self._on_page(lambda: self._prepare_map(settings, plan))
             if plan is not None:
                 await self._collection_layers(generation, settings, plan, outcome)
             await self._thermal(generation, settings, plan, outcome)
+            if plan is not None:
+                await self._inspect_layers(generation, settings, plan, outcome)
             elapsed = time.perf_counter() - started
             status = self._status(settings, view, plan, outcome, elapsed)
             await self._on_page(lambda: self._finish(generation, settings, outcome, status))
@@ -401,9 +415,14 @@ class Refresh(param.Parameterized):
             else:  # say so without downloading anything
                 await self._report(problem, settings, outcome, layer)
         if not layers:
+            # The series reads the view's collection, loaded for its layers: none, no load.
+            await self._on_page(
+                lambda: self.inspector.show_problem(NO_COLLECTION_LAYER, settings.point)
+            )
             return
         request = AreaRequest.for_view(settings, plan)
-        bands = set().union(*(layer.bands(settings) for layer in layers))
+        # The inspector's bands too: one load serves the map and the point's series.
+        bands = set().union(inspected_bands(settings), *(layer.bands(settings) for layer in layers))
         try:
             collection = await self._step(
                 generation,
@@ -413,6 +432,8 @@ class Refresh(param.Parameterized):
         except (SupersededError, SessionClosedError):
             raise
         except Exception as error:
+            text = describe(error, settings.source)[1]
+            await self._on_page(lambda: self.inspector.show_problem(text, settings.point))
             # A failed read (e.g. a file that 404s halfway) must not take down the layers that
             # need only bands already in memory: those are still shown, the others hidden.
             has = self.computations.has_collection
@@ -426,19 +447,25 @@ class Refresh(param.Parameterized):
         thinned_by = collection.attrs.get("thinned_by", 1)
         if thinned_by > 1:
             outcome.thinned = (thinned_by, collection.sizes["time"])
-        dates = image_dates(collection)
+        images = image_list(collection)
 
-        def publish_dates() -> None:
-            # For the controls: the mask overlay's choices of date (published even when
-            # unchanged).
-            self.image_dates = dates
+        def publish_images() -> None:
+            # For the controls: the timeline's choices (published even when unchanged).
+            self.images = images
 
-        await self._on_page(publish_dates)
+        await self._on_page(publish_images)
+        # A click (which moves the point) answers first; any other change (bands, mask...)
+        # shows its layers first: the browser draws the chart after the new image.
+        clicked = self.inspector.point != tuple(settings.point)
+        if clicked:
+            await self._inspect(generation, settings, request)
         for index, layer in enumerate(layers):
             # Loading filled the first half of the bar; each layer fills its share of the rest.
             share = LOADING_SHARE + (1 - LOADING_SHARE) * index / len(layers)
             await self._on_page(lambda share=share: self._set_progress(generation, share))
             await self._show_layer(generation, layer, plan, settings, outcome)
+        if not clicked:
+            await self._inspect(generation, settings, request)
 
     async def _thermal(
         self, generation: int, settings: Settings, plan: ViewPlan | None, outcome: Outcome
@@ -463,6 +490,42 @@ class Refresh(param.Parameterized):
             return
         for layer in self._visible(settings, from_view_collection=False):
             await self._show_layer(generation, layer, plan, settings, outcome)
+
+    async def _inspect(self, generation: int, settings: Settings, request: AreaRequest) -> None:
+        """The point's series in the view's collection, shown in the inspector; a problem
+        (e.g. the point outside the view, or a mask that cannot be computed, which the layers
+        report) is said in the inspector only. A refresh that changes none of what the series
+        depends on (e.g. a timeline step, a stretch) only moves the chart's highlight."""
+        key = (request, settings.point, settings.cloud_mask.key, settings.rgb_bands)
+        if self.inspector.shown_key == key:
+            await self._on_page(lambda: self.inspector.highlight(settings.image_date))
+            return
+        work = functools.partial(inspect_pixel, self.computations, request, settings)
+        try:
+            series = await self._step(generation, work)
+        except (SupersededError, SessionClosedError):
+            raise
+        except Exception as error:
+            text = describe(error, settings.source)[1]
+            await self._on_page(lambda: self.inspector.show_problem(text, settings.point))
+            return
+
+        def show() -> None:
+            self.jobs.check(generation)
+            self.inspector.show(
+                series, settings.rgb_bands, settings.point, settings.image_date, key=key
+            )
+
+        await self._on_page(show)
+
+    async def _inspect_layers(
+        self, generation: int, settings: Settings, plan: ViewPlan, outcome: Outcome
+    ) -> None:
+        """Every shown layer's value at the point (their values are cached), in the inspector."""
+        shown = [layer for layer in reversed(self.layer_list) if layer.key in outcome.shown]
+        work = functools.partial(layer_values_at, self.computations, shown, plan, settings)
+        rows = await self._step(generation, work)
+        await self._on_page(lambda: self.inspector.show_layer_values(rows))
 
     async def _show_layer(
         self, generation: int, layer: Layer, plan: ViewPlan, settings: Settings,

@@ -96,7 +96,7 @@ class Settings:
     stretch: Stretch = field(default_factory=Stretch)
     cloud_mask: CloudMask = field(default_factory=CloudMask)
     layers: tuple[str, ...] = ("median",)
-    mask_date: str | None = None
+    image_date: str | None = None
     area_m: float = 10_000.0
     ndvi_range: tuple[float, float] = (0.1, 0.6)
     lst_range: tuple[float, float] = (300.0, 330.0)

@@ -31,8 +31,10 @@ a new session (every session has its own computations).
 
 Every other change asks for something not computed before (a new threshold, new dates, a new
 view). Nothing is asserted; the goals are reported beside the figures: a band change of mean or
-median ≤ 0.5 s (the preset change too), s2cloudless + shadows and csmask after their first use
-≤ 1.5 s. A change of dates or view loads new images and is reported for information.
+median ≤ 0.5 s (the preset change too), a click until the pixel inspector shows the point's
+series and a timeline change until its single image shows ≤ 0.5 s, s2cloudless + shadows and
+csmask after their first use ≤ 1.5 s. A change of dates or view loads new images and is
+reported for information.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ NEW_BAND_ORDER = (
 #: The preset change timed: from the default SWIR (B11, B8, B3) to true colour, two new bands.
 PRESET_FROM, PRESET_TO = "SWIR (B11, B8, B3)", "True colour (B4, B3, B2)"
 MEAN_GOAL_S, S2CLOUDLESS_GOAL_S = 0.5, 1.5
+#: The issue's goal for the pixel inspector and the timeline, once the view is loaded.
+INSPECTOR_GOAL_S = 0.5
 PACKAGES = (
     "panel", "holoviews", "geoviews", "cartopy", "bokeh", "datashader", "numpy", "dask",
     "playwright",
@@ -200,6 +204,8 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
             "median",
         )
 
+    inspect_and_timeline(dashboard, scenarios, repeats, timed, point)
+
     start = time.perf_counter()
     controls.cloud_mask = "s2cloudless"
     scenarios["s2cloudless_first"].in_process_s.append(time.perf_counter() - start)
@@ -242,6 +248,40 @@ def in_process(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object
         )
     grid = dashboard.map_view.images["median"].rgba.shape
     return {"first_load_s": first_load, "image_shape": list(grid[:2]), "status": dashboard.status}
+
+
+def click_point(point: tuple[float, float], index: int) -> tuple[float, float]:
+    """The ``index``-th inspected point: north-east of the view's centre, each a new pixel."""
+    return (point[0] + 0.002 * (index + 1), point[1] + 0.001 * (index + 1))
+
+
+def inspect_and_timeline(dashboard, scenarios: dict[str, Scenario], repeats: int, timed, point):
+    """In-process: a click until the inspector shows the new pixel's series (the refresh goes
+    on after it, for the map and the thermal fit); a timeline change until the single image
+    shows."""
+    inspector = dashboard.inspector
+    for index in range(repeats):
+        shown: list[float] = []
+        watcher = inspector.param.watch(
+            lambda _, into=shown: into.append(time.perf_counter()), "summary"
+        )
+        start = time.perf_counter()
+        dashboard.map_view.tapped = click_point(point, index)
+        inspector.param.unwatch(watcher)
+        if not shown or inspector.series is None:
+            raise RuntimeError(f"no series after the click: {inspector.summary}")
+        scenarios["inspect_click"].in_process_s.append(shown[0] - start)
+    controls = dashboard.controls
+    controls.layers = ["median", "image"]
+    times = list(controls.param.image_date.objects.values())
+    for index in range(repeats):
+        time_ = times[index % len(times)]
+        if time_ == controls.image_date:
+            time_ = times[(index + 1) % len(times)]
+        timed(
+            scenarios["timeline_image"], lambda t=time_: setattr(controls, "image_date", t), "image"
+        )
+    controls.layers = ["median"]
 
 
 # --- browser -------------------------------------------------------------------------------
@@ -360,6 +400,34 @@ def browser(scenarios: dict[str, Scenario], repeats: int) -> dict[str, object]:
                 scenarios["stretch_median"],
                 lambda i=index: (maximum.fill(str(3500 + 10 * i)), maximum.press("Enter")),
             )
+        # The inspector: a click on the map until the inspector's words name the new point.
+        box = page.locator(".bk-Canvas").first.bounding_box()
+        summary = page.get_by_text("kept by the cloud mask").first
+        for index in range(repeats):
+            before = summary.text_content()
+            click = (0.55 + 0.03 * index, 0.45 - 0.02 * index)  # each a new pixel
+            started = time.perf_counter()
+            page.mouse.click(
+                box["x"] + box["width"] * click[0], box["y"] + box["height"] * click[1]
+            )
+            while summary.text_content() == before:
+                if time.perf_counter() - started > 60:
+                    raise TimeoutError("the inspector did not show the clicked pixel")
+                time.sleep(0.01)
+            scenarios["inspect_click"].browser_s.append(time.perf_counter() - started)
+            wait_until_idle(page)
+        # The timeline with the single image shown: until the new image is in the map.
+        layer_checkbox(page, "Single image (timeline)").check()
+        wait_until_idle(page)
+        timeline = widget(page, "Image (timeline)")
+        labels = timeline.locator("option").all_inner_texts()
+        for index in range(repeats):
+            timed(
+                scenarios["timeline_image"],
+                lambda i=index: timeline.select_option(label=labels[i % len(labels)]),
+            )
+        layer_checkbox(page, "Single image (timeline)").uncheck()
+        wait_until_idle(page)
         timed(
             scenarios["s2cloudless_first"],
             lambda: widget(page, "Cloud mask").select_option(label="s2cloudless + shadows"),
@@ -446,6 +514,19 @@ def make_scenarios() -> dict[str, Scenario]:
         ),
         "stretch_median": Scenario(
             "Stretch max → median (recolour only)", MEAN_GOAL_S, new_bands=0
+        ),
+        "inspect_click": Scenario(
+            "Click the map → pixel inspector's series",
+            INSPECTOR_GOAL_S,
+            note=(
+                "until the inspector shows the clicked pixel's series, mask reasons and picks "
+                "(the refresh then goes on: map and thermal fit); the view's images loaded"
+            ),
+        ),
+        "timeline_image": Scenario(
+            "Timeline → single image",
+            INSPECTOR_GOAL_S,
+            note="another image of the loaded collection shown alone (Single image layer on)",
         ),
         "s2cloudless_median": Scenario(
             "s2cloudless cld_prb_thresh → median, after first use",

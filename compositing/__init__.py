@@ -6,6 +6,8 @@ The public API:
   or local files, all in one contract (:mod:`compositing.contract`).
 * :func:`composite`, :data:`METHODS` and :data:`STATISTICS`: the ten ImageCollection reducers
   on a collection, and std, variance and percentile.
+* :func:`pixel_series`: one pixel explained, each image's value, mask and what the composites
+  took there (the dashboard's pixel inspector; :mod:`compositing.series_chart` draws it).
 * :mod:`compositing.clouds`: s2cloudless probabilities, cloud and shadow masks.
 * :func:`sharpen` and :func:`sharpen_files`: land surface temperature from 1 km to 10 m (TsHARP).
 * :class:`ImageCollection`, :class:`Image`, :class:`Filter`, :class:`Geometry`,
@@ -20,6 +22,7 @@ import rioxarray  # noqa: F401  (registers .rio: every collection's CRS is reada
 from .contract import check_collection, check_image
 from .errors import CatalogResponseError, CatalogUnreachableError, NoScenesError
 from .facade import Export, Filter, Geometry, Image, ImageCollection, Map, Reducer
+from .inspection import pixel_series
 from .reducers import METHODS, STATISTICS, composite
 from .sources import load, load_lst
 from .thermal import SharpenResult, sharpen, sharpen_files
@@ -43,6 +46,7 @@ __all__ = [
     "composite",
     "load",
     "load_lst",
+    "pixel_series",
     "sharpen",
     "sharpen_files",
 ]

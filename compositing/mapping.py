@@ -15,12 +15,16 @@ need the internet). HoloViews is imported when a layer is drawn, not with the en
     m.setCenter(-122.373, 37.448, 13)
     m.addLayer(median, {"bands": ["B4", "B3", "B2"], "min": 0, "max": 3000}, "Median")
     m  # in a notebook: the map
+
+``Map.inspector(collection, bands)`` is the Code Editor's Inspector and
+``ui.Chart.image.series`` in one: the map with a chart and a table under it, and a click on the
+map charts the collection's series at that pixel (:mod:`compositing.map_inspector`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,6 +155,8 @@ class Map:
     title: str = ""
     width: int = FRAME_WIDTH
     layers: list = field(default_factory=list)
+    #: (name, (band, y, x) image) of each layer, for the inspector's values at a point.
+    images: list = field(default_factory=list)
     crs: object = None
     center: tuple[float, float, float | None] | None = None
 
@@ -167,7 +173,46 @@ class Map:
         self.crs = self.crs or array.rio.crs
         label = name or f"Layer {len(self.layers) + 1}"
         self.layers.append(add_layer(array, visParams, label, shown, opacity))
+        self.images.append((label, array))
         return self
+
+    def inspector(
+        self,
+        collection: object,
+        bands: Sequence[str] | None = None,
+        *,
+        masks: Mapping[str, xr.DataArray] | None = None,
+        quality: str | xr.DataArray | None = None,
+        point: tuple[float, float] | None = None,
+    ):
+        """The map with a pixel inspector under it: a click charts ``collection``'s series at
+        the clicked pixel (every image's value, the masked ones and why, what ``mosaic`` and
+        ``quality_mosaic`` took, median, min and max as lines) and lists each layer's value
+        there, as the Code Editor's Inspector and ``ui.Chart.image.series`` do.
+
+        Parameters
+        ----------
+        collection
+            An ``ImageCollection`` or a collection ``(time, band, y, x)`` DataArray, unmasked.
+        bands
+            The bands charted (Earth Engine's names or the sensor's; default the first three).
+        masks
+            ``{reason: (time, y, x) boolean}``, True where the reason drops a pixel (see
+            :func:`~compositing.inspection.pixel_series`).
+        quality
+            The band (or a ``(time, y, x)`` score) ``quality_mosaic`` picks by.
+        point
+            (lon, lat) inspected first (default the collection's centre).
+        """
+        from .map_inspector import inspector_panels
+
+        if not self.layers:
+            raise ValueError("the map has no layer yet: add one with addLayer(image, visParams)")
+        array = collection.to_xarray() if hasattr(collection, "to_xarray") else collection
+        return inspector_panels(
+            self.show(), self.images, array, map_crs=self.crs, bands=bands, masks=masks,
+            quality=quality, point=point,
+        )  # fmt: skip
 
     def set_center(self, lon: float, lat: float, zoom: float | None = None) -> Map:
         """Centre the view on (lon, lat), at Earth Engine's web-map ``zoom`` (0-24: each step

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import html
+import re
 import threading
 
 import numpy as np
@@ -45,7 +47,10 @@ from app.view import (
 )
 from compositing import CatalogUnreachableError
 from compositing import visualisation as vis
+from compositing.bands import ee_band_name
+from compositing.clouds import SCL_DROP_CLASSES
 from compositing.indices import ndvi
+from compositing.inspection import taken_time
 from compositing.sources.demo import PRESETS
 
 #: The Earth Engine mosaic example's place (the default) and the thermal example's.
@@ -248,10 +253,10 @@ def test_a_cloud_mask_change_recomputes_only_the_masked_layers(dashboard, comput
 
 def test_the_mask_overlay_shows_the_chosen_date(dashboard):
     dashboard.controls.layers = ["cloud_mask"]
-    dates = list(dashboard.controls.param.mask_date.objects.values())
+    dates = list(dashboard.controls.param.image_date.objects.values())
     # The last image, as the cloudless article's mosaic of the collection shows on top.
-    assert dashboard.controls.mask_date == dates[-1]
-    dashboard.controls.mask_date = dates[0]
+    assert dashboard.controls.image_date == dates[-1]
+    dashboard.controls.image_date = dates[0]
     legend = dashboard.map_view.legend.object
     assert dates[0][:10] in legend and "Cloud and shadow mask" in legend
     alpha = dashboard.map_view.images["cloud_mask"].rgba[..., 3]
@@ -266,9 +271,9 @@ def test_offering_the_loaded_dates_requests_no_other_refresh(dashboard):
         layers=["cloud_mask"], dates=(dt.date(2021, 7, 1), dt.date(2021, 7, 20))
     )
     assert dashboard.refresh.jobs.generation == before + 1
-    dates = list(dashboard.controls.param.mask_date.objects.values())
+    dates = list(dashboard.controls.param.image_date.objects.values())
     assert dates and all(date < "2021-07-20" for date in dates)
-    assert dashboard.controls.mask_date == dates[-1]
+    assert dashboard.controls.image_date == dates[-1]
     assert dates[-1][:10] in dashboard.map_view.legend.object
 
 
@@ -783,3 +788,126 @@ def test_earth_search_says_the_thermal_panel_needs_another_source(replayed):
     replayed.controls.layers = ["median", "mean"]
     assert replayed.map_view.images["mean"] is not None
     assert len(replayed.notifier.history) == told, replayed.notifier.history[told:]
+
+
+# --- the pixel inspector and the timeline -----------------------------------------------------
+
+
+def layer_value_rows(dashboard: Dashboard) -> dict[str, str]:
+    """The inspector's "Layers at the point": {layer title: value in words}."""
+    cells = re.findall(
+        r"<tr><td>(.*?)</td><td><b>(.*?)</b></td></tr>", dashboard.inspector.layer_values.object
+    )
+    return {html.unescape(title): html.unescape(value) for title, value in cells}
+
+
+def test_the_inspector_explains_the_point_with_what_the_layers_show(dashboard):
+    dashboard.controls.layers = ["median", "mosaic", "count"]
+    series = dashboard.inspector.series
+    assert series is not None and series.sizes["time"] == 6
+    # The series' median is the Median layer's value at the point (two computations agree).
+    rows = layer_value_rows(dashboard)
+    median = series["summary"].sel(statistic="median")
+    expected = ", ".join(
+        f"{ee_band_name(b)} {float(median.sel(band=b)):.0f}"
+        for b in dashboard.controls.settings().rgb_bands
+    )
+    assert rows["Median (B11, B8, B3)"] == expected
+    # The mosaic took the last kept image: its values are the Mosaic layer's.
+    (taken,) = set(taken_time(series.sel(band=["B11", "B08", "B03"]), "mosaic_image"))
+    value = series["value"].sel(time=taken)
+    assert rows["Mosaic (B11, B8, B3)"] == ", ".join(
+        f"{ee_band_name(b)} {float(value.sel(band=b)):.0f}" for b in ("B11", "B08", "B03")
+    )
+    kept = int(series["kept"].sel(band="B11").sum())
+    assert rows["Count (not cloud observations)"] == f"{kept} observations"
+    table = dashboard.inspector.table.object
+    assert (table["masked by"] == "MSK_CLDPRB > 10").sum() == 6 - kept
+    assert f"{kept} of 6 images kept" in dashboard.inspector.summary
+    assert "Best-pixel mosaic (◆) took" in dashboard.inspector.summary
+
+
+def test_a_click_inspects_the_clicked_pixel(dashboard):
+    lon, lat = EXAMPLE_POINT
+    before = dashboard.inspector.series
+    dashboard.map_view.tapped = (lon + 0.004, lat + 0.002)
+    assert dashboard.inspector.point == pytest.approx((lon + 0.004, lat + 0.002), abs=1e-5)
+    assert f"{lon + 0.004:.5f}" in dashboard.inspector.summary
+    series = dashboard.inspector.series
+    assert (series.attrs["row"], series.attrs["column"]) != (
+        before.attrs["row"],
+        before.attrs["column"],
+    )
+
+
+def test_the_cloud_masks_reasons_are_named(dashboard):
+    scl_reasons = [
+        f"SCL {c.value}: {c.name}" for c in vis.SCL_CLASSES if c.value in SCL_DROP_CLASSES
+    ]
+    expected = {"scl": [*scl_reasons, "no SCL"], "s2cloudless": ["cloud", "shadow", "buffer"]}
+    for mask, reasons in expected.items():
+        dashboard.controls.cloud_mask = mask
+        series = dashboard.inspector.series
+        assert sorted(series["reason"].values) == sorted(reasons)
+        dropped = series["dropped"].any("reason")
+        assert dropped.any(), f"{mask}: the example point has a cloudy image"
+        # Exactly what a mask dropped (or had no data) is not kept.
+        no_data = series["value"].sel(band="B11").isnull()
+        assert (~series["kept"].sel(band="B11") == (dropped | no_data)).all()
+        table = dashboard.inspector.table.object
+        assert set(table["masked by"]) - {""} <= {" + ".join(r) for r in [[x] for x in reasons]}
+    assert errors(dashboard) == []
+
+
+def test_the_timeline_offers_each_image_with_its_cloud_cover_and_marks_it_without_computing(
+    dashboard,
+):
+    labels = list(dashboard.controls.param.image_date.names)
+    assert len(labels) == 6 and all(
+        re.fullmatch(r"2021-07-\d\d 18:40 · \d+% cloud", label) for label in labels
+    ), labels
+    times = list(dashboard.controls.param.image_date.objects.values())
+    generation = dashboard.refresh.jobs.generation
+    dashboard.controls.image_date = times[1]
+    assert dashboard.refresh.jobs.generation == generation  # only Median shown: nothing to do
+    marked = dashboard.inspector.table.object[""].tolist()
+    assert marked == ["", "▶", "", "", "", ""]
+    assert f"Timeline image: {times[1][:10]}" in dashboard.inspector.summary
+
+
+def test_the_single_image_layer_shows_the_timelines_image_unmasked(dashboard):
+    dashboard.controls.layers = ["image"]
+    times = list(dashboard.controls.param.image_date.objects.values())
+    first = dashboard.map_view.images["image"].rgba.copy()
+    dashboard.controls.image_date = times[0]
+    assert not np.array_equal(dashboard.map_view.images["image"].rgba, first)
+    assert times[0][:10] in dashboard.map_view.legend.object
+    series = dashboard.inspector.series
+    value = series["value"].sel(time=times[0])
+    assert layer_value_rows(dashboard)["Single image (timeline) (B11, B8, B3)"] == ", ".join(
+        f"{ee_band_name(b)} {float(value.sel(band=b)):.0f}" for b in ("B11", "B08", "B03")
+    )
+
+
+def test_a_timeline_step_resends_only_the_single_image_and_keeps_the_series(dashboard):
+    dashboard.controls.layers = ["median", "image"]
+    median, series = dashboard.map_view.images["median"], dashboard.inspector.series
+    sent: list[str] = []
+    for key in ("median", "image"):
+        dashboard.map_view._pipes[key].add_subscriber(lambda key=key, **_: sent.append(key))
+    times = list(dashboard.controls.param.image_date.objects.values())
+    dashboard.controls.image_date = times[2]
+    assert sent == ["image"]  # Median came back from the image cache as it was: not resent
+    assert dashboard.map_view.images["median"] is median
+    assert dashboard.inspector.series is series  # same point, mask and bands: not recomputed
+    assert dashboard.inspector.table.object[""].tolist() == ["", "", "▶", "", "", ""]
+    dashboard.controls.stretch_max = dashboard.controls.stretch_max * 1.1
+    assert sent == ["image", "median", "image"]  # a stretch does recolour both
+
+
+def test_without_a_collection_layer_the_inspector_says_what_to_turn_on(dashboard):
+    dashboard.controls.layers = ["lst"]
+    assert dashboard.inspector.series is None
+    assert "turn one on to see its series" in dashboard.inspector.summary
+    assert list(layer_value_rows(dashboard)) == ["LST (1 km)"]
+    assert layer_value_rows(dashboard)["LST (1 km)"].endswith(" K")

@@ -7,6 +7,7 @@ run in file order and each leaves the page usable. Screenshots go to docs/.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -148,6 +149,41 @@ def test_a_click_on_the_map_moves_the_point(browser_page):
     assert float(latitude.input_value()) > before[1]
     assert widget(browser_page, "Point").input_value() == "Custom point"
     wait_until_idle(browser_page)
+
+
+def inspector_rows(page) -> list[str]:
+    """The inspector table's rows, as text (one per image)."""
+    return page.locator("table.dataframe tbody tr").all_inner_texts()
+
+
+def test_the_clicked_pixel_is_inspected_and_the_timeline_marks_its_image(browser_page):
+    # The click of the test before moved the point: its series is in the inspector.
+    longitude = float(widget(browser_page, "Longitude", "input").input_value())
+    browser_page.get_by_text(f"{longitude:.5f}, ").first.wait_for(timeout=30_000)
+    browser_page.get_by_text("kept by the cloud mask").first.wait_for(timeout=15_000)
+    assert browser_page.get_by_text("Layers at the point").first.is_visible()
+    rows = inspector_rows(browser_page)
+    assert len(rows) == 6, rows  # the demo's six images
+    assert sum("▶" in row for row in rows) == 1 and "▶" in rows[-1]  # the timeline's default
+    # The first image of the timeline: the table's mark moves, the image is shown alone.
+    timeline = widget(browser_page, "Image (timeline)")
+    first = timeline.locator("option").first.inner_text()
+    assert "% cloud" in first, first
+    before = map_images(browser_page)
+    layer_checkbox(browser_page, "Single image (timeline)").check()
+    wait_for_images(browser_page, before)
+    timeline.select_option(label=first)
+    assert eventually(lambda: "▶" in inspector_rows(browser_page)[0])
+    browser_page.get_by_text(f"Timeline image: {first[:16]}").first.wait_for(timeout=15_000)
+    wait_until_idle(browser_page)
+    # Tall enough for the inspector under the NDVI-LST panel (the map keeps its size).
+    browser_page.set_viewport_size({"width": VIEWPORT[0], "height": 1900})
+    time.sleep(1)
+    browser_page.screenshot(path=str(DOCS / "dashboard_inspector.png"))
+    browser_page.set_viewport_size({"width": VIEWPORT[0], "height": VIEWPORT[1]})
+    assert browser_page.console_errors == []
+    layer_checkbox(browser_page, "Single image (timeline)").uncheck()
+    assert eventually(lambda: len(map_images(browser_page)) == len(before))
 
 
 def test_a_bad_stretch_is_notified_and_the_page_still_responds(browser_page):

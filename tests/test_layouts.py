@@ -493,8 +493,23 @@ for _method in compositing.METHODS:
         rtol=_SUM_RTOL if _method in _SUMS else 0.0,
     )
 
+
+def _inspected(collection: xr.DataArray) -> xr.Dataset:
+    """The pixel inspector's series at one pixel, with two masks and a quality band."""
+    qa = collection.sel(band="QA", drop=True)
+    masks = {"cloud": qa > 30, "shadow": (qa < 8) & (qa > 2)}
+    return compositing.pixel_series(collection, index=(17, 23), masks=masks, quality="QA")
+
+
+_INSPECTION_CASES = {
+    "pixel_series": Case(
+        run=_inspected, data=_random, covers=(compositing.pixel_series,), rtol=_SUM_RTOL
+    ),
+}
+
 CASES: dict[str, Case] = {
     **_composite_cases(),
+    **_INSPECTION_CASES,
     **_CLOUD_CASES,
     **_CSMASK_CASES,
     **_SHARPEN_CASES,

@@ -13,6 +13,7 @@ from conftest import make_collection, random_masked
 from compositing import visualisation as vis
 from compositing.facade import ImageCollection, Map
 from compositing.geo import LONLAT, transformer
+from compositing.inspection import pixel_series
 from compositing.mapping import add_layer
 
 hv.extension("bokeh", logo=False)
@@ -85,3 +86,36 @@ def test_map_misuse_says_what_to_do(collection):
         add_layer(collection.first(), {"bands": ["B99"]})
     with pytest.raises(TypeError, match="addLayer takes an Image"):
         add_layer([1, 2, 3])
+
+
+def test_the_inspector_charts_the_clicked_pixel_and_lists_the_layers_values(collection):
+    data = collection.data
+    m = Map().addLayer(collection.median(), {"bands": ["B8", "B4", "B2"], "max": 3000}, "Median")
+    masks = {"cloud": data.sel(band="B02", drop=True) > 2500}
+    panels = m.inspector(collection, ["B8", "B4"], masks=masks, quality="B08")
+    _, chart_map, table_map = panels
+    (tap,) = chart_map.streams
+    assert tap.source is panels[0]  # the clicks are the map's
+    # A click on a pixel's centre charts that pixel, as pixel_series gives it.
+    row, column = 7, 12
+    x, y = float(data["x"][column]), float(data["y"][row])
+    tap.event(x=x, y=y)
+    chart = chart_map[()]
+    series = pixel_series(data, index=(row, column), masks=masks, quality="B08").compute()
+    kept_b8 = int(series["kept"].sel(band="B08").sum())
+    curves = [e for e in chart if isinstance(e, hv.Curve) and e.label == "B8"]
+    assert len(curves) == 1 and len(curves[0]) == kept_b8
+    assert "Pixel at" in chart.opts.get().kwargs["title"]
+    median = collection.median().data.isel(y=row, x=column)
+    (row_values,) = table_map[()].columns()["value at the point"]
+    assert row_values.startswith(f"B2 {float(median.sel(band='B02')):.6g}")
+    # Outside the collection: the chart says so instead of failing.
+    tap.event(x=x + 1e6, y=y)
+    assert "No series here: the point" in chart_map[()].opts.get().kwargs["title"]
+    assert table_map[()].columns()["value at the point"][0] == "outside the layer"
+    hv.render(panels, backend="bokeh")
+
+
+def test_the_inspector_needs_a_layer_to_click_on(collection):
+    with pytest.raises(ValueError, match="no layer yet: add one with addLayer"):
+        Map().inspector(collection)
