@@ -16,7 +16,7 @@ import param
 
 from compositing.sources.demo import PRESETS
 
-from .layers import DEFAULT_LAYERS, LAYERS, Layer
+from .layers import DEFAULT_LAYERS, LAYERS, Layer, minute_text
 from .limits import LOCAL, Limits
 from .options import (
     BAND_PRESETS,
@@ -56,7 +56,7 @@ COMPUTE_PARAMETERS = (
 def image_label(time: str, cloud_cover: float | None) -> str:
     """How the timeline lists an image: its date and time (to the minute) and, if the source
     gives it, the scene's cloud cover."""
-    label = time[:16].replace("T", " ")
+    label = minute_text(time)
     return label if cloud_cover is None else f"{label} · {cloud_cover:.0f}% cloud"
 
 

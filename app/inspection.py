@@ -30,7 +30,6 @@ from .view import ViewPlan
 
 #: What each cloud mask's buffer covers besides its clouds and shadows.
 _BUFFER_REASON = {"s2cloudless": "buffer", "csmask": "buffer or no data"}
-_SCL_NAMES = {c.value: c.name for c in vis.SCL_CLASSES}
 
 
 def inspected_bands(settings: Settings) -> set[str]:
@@ -65,7 +64,7 @@ def mask_reasons(
     if mask.method == "scl":
         scl = pixel.sel(band="SCL", drop=True)
         reasons = {
-            f"SCL {value}: {_SCL_NAMES[value]}": drop & (scl == value)
+            f"SCL {value}: {vis.SCL_NAMES[value]}": drop & (scl == value)
             for value in clouds.SCL_DROP_CLASSES
         }
         reasons["no SCL"] = drop & scl.isnull()

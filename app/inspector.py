@@ -25,6 +25,8 @@ from compositing.bands import ee_band_name
 from compositing.inspection import taken_time
 from compositing.series_chart import series_chart, series_table
 
+from .layers import minute_text
+
 CHART_HEIGHT = 320
 _HINT = "Click the map to inspect a pixel: its images over time and every layer's value there."
 
@@ -162,10 +164,6 @@ def _where(point: tuple[float, float] | None) -> str:
     return "—" if point is None else f"{point[0]:.5f}, {point[1]:.5f}"
 
 
-def _day(time) -> str:
-    return pd.Timestamp(time).strftime("%Y-%m-%d %H:%M")
-
-
 def _summary(series: xr.Dataset, bands: list[str], highlight: str | None) -> str:
     """The chart in words: how many images the composites read, and which ones the mosaics
     took."""
@@ -174,15 +172,15 @@ def _summary(series: xr.Dataset, bands: list[str], highlight: str | None) -> str
     parts = [f"{kept} of {total} images kept by the cloud mask (crosses: dropped, with why)."]
     taken = {t for t in taken_time(series.sel(band=bands), "mosaic_image") if t is not None}
     if taken:
-        days = ", ".join(_day(t) for t in sorted(taken))
+        days = ", ".join(minute_text(t) for t in sorted(taken))
         parts.append(f"Mosaic (▲) took {days}: the last image kept.")
     else:
         parts.append("Mosaic: no image kept here.")
     if "quality_mosaic_image" in series:
         (best,) = taken_time(series, "quality_mosaic_image")
         if best is not None:
-            parts.append(f"Best-pixel mosaic (◆) took {_day(best)}: the lowest MSK_CLDPRB.")
+            parts.append(f"Best-pixel mosaic (◆) took {minute_text(best)}: the lowest MSK_CLDPRB.")
     parts.append("Lines: median (dashed), min and max (dotted) of the kept values.")
     if highlight is not None:
-        parts.append(f"Timeline image: {_day(highlight)} (▶ in the table).")
+        parts.append(f"Timeline image: {minute_text(highlight)} (▶ in the table).")
     return " ".join(parts)

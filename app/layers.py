@@ -330,8 +330,7 @@ class ClassComposite(CollectionLayer):
         value = float(pixel)
         if not np.isfinite(value):
             return "masked"
-        names = {c.value: c.name for c in vis.SCL_CLASSES}
-        return f"{value:.0f}: {names.get(int(value), 'unknown class')}"
+        return f"{value:.0f}: {vis.SCL_NAMES.get(int(value), 'unknown class')}"
 
     def colour(self, values: xr.DataArray, settings: Settings) -> LayerImage:
         return classes_image(self.key, values, self.title(settings))
@@ -359,7 +358,7 @@ class SingleImage(CollectionLayer):
         return self.checked_values(collection.sel(time=shown).sel(band=rgb))
 
     def colour(self, values: xr.DataArray, settings: Settings) -> LayerImage:
-        title = f"{self.title(settings)}, {_minute(values['time'].values)}"
+        title = f"{self.title(settings)}, {minute_text(values['time'].values)}"
         return rgb_image(
             self.key, values, settings.stretch, vis.EXAMPLE_VIS["rgb"], title,
             _bands_text(settings.rgb_bands),
@@ -390,16 +389,17 @@ class MaskOverlay(CollectionLayer):
         return drop.sel(time=shown_image_time(drop["time"].values, settings.image_date))
 
     def describe(self, pixel: xr.DataArray) -> str:
-        return f"{'dropped' if bool(pixel) else 'kept'} on {_minute(pixel['time'].values)}"
+        return f"{'dropped' if bool(pixel) else 'kept'} on {minute_text(pixel['time'].values)}"
 
     def colour(self, values: xr.DataArray, settings: Settings) -> LayerImage:
-        date = _minute(values["time"].values)
+        date = minute_text(values["time"].values)
         title = f"{self.title(settings)} ({settings.cloud_mask.method}, {date})"
         return mask_image(self.key, values, MASK_COLOUR, MASK_OPACITY, title)
 
 
-def _minute(time: np.datetime64) -> str:
-    return str(np.datetime_as_string(time, unit="m")).replace("T", " ")
+def minute_text(time: np.datetime64 | str) -> str:
+    """An image's time as the dashboard writes it: ``2021-07-05 18:40``."""
+    return str(np.datetime_as_string(np.datetime64(time), unit="m")).replace("T", " ")
 
 
 def shown_image_time(times: np.ndarray, image_date: str | None) -> np.datetime64:

@@ -12,7 +12,8 @@ notebook, a PNG export) shows the layers the way they do:
 * :func:`percentile_range`: an automatic ``min``/``max`` from percentiles of the valid pixels;
 * :func:`rgb_to_rgba`, :func:`palette_to_rgba`, :func:`classes_to_rgba`, :func:`mask_to_rgba`:
   (H, W, 4) ``uint8`` images in which masked (NaN) pixels are transparent;
-* :data:`SCL_CLASSES`: the Sentinel-2 Scene Classification Layer's classes, names and usual colours;
+* :data:`SCL_CLASSES`: the Sentinel-2 Scene Classification Layer's classes, names and usual colours
+  (:data:`SCL_NAMES`: value → name);
 * :data:`EXAMPLE_VIS`: the Earth Engine examples' visualisation parameters, by layer.
 
 Everything is numpy in, numpy out: no plotting library is needed here.
@@ -29,6 +30,7 @@ import xarray as xr
 __all__ = [
     "GREYS",
     "SCL_CLASSES",
+    "SCL_NAMES",
     "EXAMPLE_VIS",
     "SclClass",
     "VisParams",
@@ -96,6 +98,8 @@ SCL_CLASSES: tuple[SclClass, ...] = (
     SclClass(10, "Thin cirrus", "#64c8ff"),
     SclClass(11, "Snow", "#ff96ff"),
 )
+#: Each SCL class value's name (what the pixel inspector writes).
+SCL_NAMES: dict[int, str] = {c.value: c.name for c in SCL_CLASSES}
 
 #: Earth Engine's look for one band without a palette: black to white.
 GREYS: tuple[str, ...] = ("#000000", "#ffffff")

@@ -178,7 +178,7 @@ def test_the_clicked_pixel_is_inspected_and_the_timeline_marks_its_image(browser
     wait_until_idle(browser_page)
     # Tall enough for the inspector under the NDVI-LST panel (the map keeps its size).
     browser_page.set_viewport_size({"width": VIEWPORT[0], "height": 1900})
-    time.sleep(1)
+    time.sleep(1)  # the page lays itself out at the new height: only the picture waits for it
     browser_page.screenshot(path=str(DOCS / "dashboard_inspector.png"))
     browser_page.set_viewport_size({"width": VIEWPORT[0], "height": VIEWPORT[1]})
     assert browser_page.console_errors == []
